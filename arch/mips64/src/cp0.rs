@@ -1,0 +1,136 @@
+//! Coprocessor 0 access: the registers Tianshan reads and writes.
+//!
+//! Register numbers and fields: MIPS64 PRA, chapter "CP0 Registers"; reset
+//! values on QEMU `loongson3-virt`: `shared/specs/loongson3-virt.md` §2.2.
+
+use core::arch::asm;
+
+bitflags::bitflags! {
+    /// CP0 Status (register 12, select 0).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Status: u32 {
+        /// Global interrupt enable.
+        const IE = 1 << 0;
+        /// Exception level: set by hardware on an exception.
+        const EXL = 1 << 1;
+        /// Error level: set at reset, NMI and cache error.
+        const ERL = 1 << 2;
+        /// 64-bit user segment enable.
+        const UX = 1 << 5;
+        /// 64-bit supervisor segment enable.
+        const SX = 1 << 6;
+        /// 64-bit kernel segments (XKPHYS, XKSEG) enable.
+        const KX = 1 << 7;
+        /// Interrupt mask, software interrupt 0.
+        const IM0 = 1 << 8;
+        /// Interrupt mask, software interrupt 1.
+        const IM1 = 1 << 9;
+        /// Interrupt mask, IP2.
+        const IM2 = 1 << 10;
+        /// Interrupt mask, IP3.
+        const IM3 = 1 << 11;
+        /// Interrupt mask, IP4.
+        const IM4 = 1 << 12;
+        /// Interrupt mask, IP5.
+        const IM5 = 1 << 13;
+        /// Interrupt mask, IP6.
+        const IM6 = 1 << 14;
+        /// Interrupt mask, IP7 (the Count/Compare timer here).
+        const IM7 = 1 << 15;
+        /// Bootstrap exception vectors (in the boot ROM).
+        const BEV = 1 << 22;
+        /// Coprocessor 1 (FPU) usable.
+        const CU1 = 1 << 29;
+        /// Bits this crate has no name for are kept as they are.
+        const _ = !0;
+    }
+}
+
+macro_rules! mfc0 {
+    ($reg:literal, $sel:literal) => {{
+        let v: u64;
+        // SAFETY: reading a CP0 register has no side effects on memory.
+        unsafe { asm!(concat!("mfc0 {0}, $", $reg, ", ", $sel), out(reg) v, options(nomem, nostack)) };
+        v as u32
+    }};
+}
+
+macro_rules! dmfc0 {
+    ($reg:literal, $sel:literal) => {{
+        let v: u64;
+        // SAFETY: reading a CP0 register has no side effects on memory.
+        unsafe { asm!(concat!("dmfc0 {0}, $", $reg, ", ", $sel), out(reg) v, options(nomem, nostack)) };
+        v
+    }};
+}
+
+/// Reads Status.
+pub fn status() -> Status {
+    Status::from_bits_retain(mfc0!(12, 0))
+}
+
+/// Writes Status, followed by an execution hazard barrier.
+///
+/// # Safety
+///
+/// Status controls the exception level, interrupts and which address
+/// segments are usable: the caller must know that the new value does not
+/// pull away anything the running code relies on (the vectors BEV selects,
+/// XKPHYS that KX enables, interrupts it cannot yet handle).
+pub unsafe fn set_status(s: Status) {
+    // SAFETY: the caller vouches for the new Status value.
+    unsafe { asm!("mtc0 {0}, $12, 0", "ehb", in(reg) s.bits() as u64, options(nostack)) }
+}
+
+/// Clears Status.IE: no interrupt is taken until it is set again.
+pub fn disable_interrupts() {
+    // SAFETY: masking interrupts cannot break code that runs with them on.
+    unsafe { set_status(status() - Status::IE) }
+}
+
+/// Reads Cause (register 13).
+pub fn cause() -> u32 {
+    mfc0!(13, 0)
+}
+
+/// Reads Count (register 9): 400 MHz on `loongson3-virt` (CPU clock / 2).
+pub fn count() -> u32 {
+    mfc0!(9, 0)
+}
+
+/// Writes Compare (register 11); this also clears a pending timer interrupt.
+pub fn set_compare(value: u32) {
+    // SAFETY: Compare only schedules the timer interrupt (IP7).
+    unsafe { asm!("mtc0 {0}, $11, 0", "ehb", in(reg) value as u64, options(nomem, nostack)) }
+}
+
+/// Reads PRId (register 15, select 0).
+pub fn prid() -> u32 {
+    mfc0!(15, 0)
+}
+
+/// Reads EBase (register 15, select 1).
+pub fn ebase() -> u64 {
+    dmfc0!(15, 1)
+}
+
+/// EBase.CPUNum: the core number QEMU reports (`cpu_index`, bits 9:0).
+pub fn cpu_num() -> u32 {
+    (ebase() & 0x3FF) as u32
+}
+
+/// Sets the exception base (EBase bits 29:12) for when Status.BEV is 0.
+///
+/// # Safety
+///
+/// `base` must be 4 KiB aligned, in KSEG0/KSEG1, and hold exception vectors
+/// at +0x000, +0x080, +0x100 and +0x180 before BEV is cleared.
+pub unsafe fn set_ebase(base: u64) {
+    // SAFETY: the caller vouches for the vectors at `base`.
+    unsafe { asm!("dmtc0 {0}, $15, 1", "ehb", in(reg) base, options(nostack)) }
+}
+
+/// Reads Config0 (register 16, select 0).
+pub fn config0() -> u32 {
+    mfc0!(16, 0)
+}

@@ -1,0 +1,174 @@
+//! Entry assembly: the firmware reset vector, the kernel entry point, and the
+//! exception vectors with full register save and restore.
+//!
+//! Each piece is a macro that the board's binary expands once, naming the
+//! Rust functions to call, so the assembly text stays here in the CPU crate
+//! while the symbols it calls belong to the binary.
+//!
+//! Register contracts:
+//!
+//! * `firmware_reset_entry!` — entered at the reset vector by every core with
+//!   Status = BEV|ERL and nothing else valid. Core 0 (EBase.CPUNum = 0) sets
+//!   Status = BEV|KX|SX|UX, loads gp and sp from the linker script, copies
+//!   .data from ROM to RAM, zeroes .bss and calls `main()` (never returns).
+//!   Every other core parks in `wait` with interrupts off.
+//! * `kernel_entry!` — entered by the firmware with a0 = handoff magic,
+//!   a1 = boot-info address (see `docs/boot-protocol.md`). Loads gp and the
+//!   boot stack, zeroes .bss, calls `main(a0, a1)` (never returns).
+//! * Trap entry (both) — on any exception: saves r1..r31, HI, LO, EPC,
+//!   Status, Cause, BadVAddr in a `TrapFrame` on the current stack, calls
+//!   `handler(&mut TrapFrame)`, restores everything from the (possibly
+//!   changed) frame and `eret`s. k0/k1 are clobbered, as the ABI allows.
+
+/// The trap save/call/restore sequence; `$handler` is called with a0 = frame.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __trap_common_asm {
+    () => {
+        concat!(
+            ".set push\n",
+            ".set noat\n",
+            "    daddiu $sp, $sp, -304\n",
+            "    sd $zero, 0($sp)\n    sd $1, 8($sp)\n    sd $2, 16($sp)\n    sd $3, 24($sp)\n",
+            "    sd $4, 32($sp)\n    sd $5, 40($sp)\n    sd $6, 48($sp)\n    sd $7, 56($sp)\n",
+            "    sd $8, 64($sp)\n    sd $9, 72($sp)\n    sd $10, 80($sp)\n    sd $11, 88($sp)\n",
+            "    sd $12, 96($sp)\n    sd $13, 104($sp)\n    sd $14, 112($sp)\n    sd $15, 120($sp)\n",
+            "    sd $16, 128($sp)\n    sd $17, 136($sp)\n    sd $18, 144($sp)\n    sd $19, 152($sp)\n",
+            "    sd $20, 160($sp)\n    sd $21, 168($sp)\n    sd $22, 176($sp)\n    sd $23, 184($sp)\n",
+            "    sd $24, 192($sp)\n    sd $25, 200($sp)\n    sd $26, 208($sp)\n    sd $27, 216($sp)\n",
+            "    sd $28, 224($sp)\n    sd $30, 240($sp)\n    sd $31, 248($sp)\n",
+            "    daddiu $k0, $sp, 304\n    sd $k0, 232($sp)\n",
+            "    mfhi $k0\n    sd $k0, 256($sp)\n",
+            "    mflo $k0\n    sd $k0, 264($sp)\n",
+            "    dmfc0 $k0, $14, 0\n    sd $k0, 272($sp)\n",
+            "    mfc0 $k0, $12, 0\n    sd $k0, 280($sp)\n",
+            "    mfc0 $k0, $13, 0\n    sd $k0, 288($sp)\n",
+            "    dmfc0 $k0, $8, 0\n    sd $k0, 296($sp)\n",
+            "    move $a0, $sp\n",
+            "    dla $t9, {handler}\n",
+            "    jalr $t9\n",
+            "    ld $k0, 256($sp)\n    mthi $k0\n",
+            "    ld $k0, 264($sp)\n    mtlo $k0\n",
+            "    ld $k0, 272($sp)\n    dmtc0 $k0, $14, 0\n",
+            "    ld $k0, 280($sp)\n    mtc0 $k0, $12, 0\n",
+            "    ehb\n",
+            "    ld $1, 8($sp)\n    ld $2, 16($sp)\n    ld $3, 24($sp)\n",
+            "    ld $4, 32($sp)\n    ld $5, 40($sp)\n    ld $6, 48($sp)\n    ld $7, 56($sp)\n",
+            "    ld $8, 64($sp)\n    ld $9, 72($sp)\n    ld $10, 80($sp)\n    ld $11, 88($sp)\n",
+            "    ld $12, 96($sp)\n    ld $13, 104($sp)\n    ld $14, 112($sp)\n    ld $15, 120($sp)\n",
+            "    ld $16, 128($sp)\n    ld $17, 136($sp)\n    ld $18, 144($sp)\n    ld $19, 152($sp)\n",
+            "    ld $20, 160($sp)\n    ld $21, 168($sp)\n    ld $22, 176($sp)\n    ld $23, 184($sp)\n",
+            "    ld $24, 192($sp)\n    ld $25, 200($sp)\n",
+            "    ld $28, 224($sp)\n    ld $30, 240($sp)\n    ld $31, 248($sp)\n",
+            "    ld $sp, 232($sp)\n",
+            "    eret\n",
+            ".set pop\n",
+        )
+    };
+}
+
+/// Expands to the firmware's reset vector, BEV exception vectors and trap
+/// entry. `main: fn() -> !`; `trap: extern "C" fn(&mut TrapFrame)`.
+#[macro_export]
+macro_rules! firmware_reset_entry {
+    (main = $main:path, trap = $trap:path $(,)?) => {
+        core::arch::global_asm!(
+            ".section .text.reset, \"ax\", @progbits",
+            ".globl _reset",
+            "_reset:",
+            // Status = BEV | KX | SX | UX: ERL and EXL off, interrupts off.
+            "    lui $t0, 0x0040",
+            "    ori $t0, $t0, 0x00e0",
+            "    mtc0 $t0, $12, 0",
+            "    mtc0 $zero, $13, 0",
+            "    ehb",
+            // Only EBase.CPUNum 0 continues; the rest park.
+            "    mfc0 $t0, $15, 1",
+            "    andi $t0, $t0, 0x3ff",
+            "    bnez $t0, 9f",
+            "    dla $gp, _gp",
+            "    dla $sp, __stack_top",
+            // Copy .data from its load address in ROM to RAM, 8 bytes a step.
+            "    dla $t0, __data_lma",
+            "    dla $t1, __data_start",
+            "    dla $t2, __data_end",
+            "1:  beq $t1, $t2, 2f",
+            "    ld $t3, 0($t0)",
+            "    sd $t3, 0($t1)",
+            "    daddiu $t0, $t0, 8",
+            "    daddiu $t1, $t1, 8",
+            "    b 1b",
+            "2:  dla $t1, __bss_start",
+            "    dla $t2, __bss_end",
+            "3:  beq $t1, $t2, 4f",
+            "    sd $zero, 0($t1)",
+            "    daddiu $t1, $t1, 8",
+            "    b 3b",
+            "4:  dla $t9, {main}",
+            "    jalr $t9",
+            "9:  wait",
+            "    b 9b",
+            ".section .text.vector.tlb_refill, \"ax\", @progbits",
+            "    j __tianshan_fw_trap",
+            ".section .text.vector.xtlb_refill, \"ax\", @progbits",
+            "    j __tianshan_fw_trap",
+            ".section .text.vector.cache_error, \"ax\", @progbits",
+            "    j __tianshan_fw_trap",
+            ".section .text.vector.general, \"ax\", @progbits",
+            "    j __tianshan_fw_trap",
+            ".section .text.trap, \"ax\", @progbits",
+            "__tianshan_fw_trap:",
+            $crate::__trap_common_asm!(),
+            main = sym $main,
+            handler = sym $trap,
+        );
+    };
+}
+
+/// Expands to the kernel's entry point and its exception vector page
+/// (`__kernel_vectors`, 4 KiB aligned, for EBase). `main: extern "C"
+/// fn(u64, u64) -> !`; `trap: extern "C" fn(&mut TrapFrame)`.
+#[macro_export]
+macro_rules! kernel_entry {
+    (main = $main:path, trap = $trap:path $(,)?) => {
+        core::arch::global_asm!(
+            ".section .text.entry, \"ax\", @progbits",
+            ".globl _kernel_entry",
+            "_kernel_entry:",
+            "    dla $gp, _gp",
+            "    dla $sp, __boot_stack_top",
+            "    move $s0, $a0",
+            "    move $s1, $a1",
+            "    dla $t1, __bss_start",
+            "    dla $t2, __bss_end",
+            "1:  beq $t1, $t2, 2f",
+            "    sd $zero, 0($t1)",
+            "    daddiu $t1, $t1, 8",
+            "    b 1b",
+            "2:  move $a0, $s0",
+            "    move $a1, $s1",
+            "    dla $t9, {main}",
+            "    jalr $t9",
+            "3:  wait",
+            "    b 3b",
+            // EBase page: TLB refill +0x000, XTLB refill +0x080, cache error
+            // +0x100, general exception +0x180 (MIPS64 PRA, BEV = 0).
+            ".section .text.vectors, \"ax\", @progbits",
+            ".balign 4096",
+            ".globl __kernel_vectors",
+            "__kernel_vectors:",
+            "    j __tianshan_kernel_trap",
+            ".org 0x080",
+            "    j __tianshan_kernel_trap",
+            ".org 0x100",
+            "    j __tianshan_kernel_trap",
+            ".org 0x180",
+            "    j __tianshan_kernel_trap",
+            ".section .text.trap, \"ax\", @progbits",
+            "__tianshan_kernel_trap:",
+            $crate::__trap_common_asm!(),
+            main = sym $main,
+            handler = sym $trap,
+        );
+    };
+}
