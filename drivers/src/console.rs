@@ -106,6 +106,20 @@ pub fn try_read() -> Option<u8> {
     with(|u| u.try_read()).flatten()
 }
 
+/// The console as a `fmt::Write` (through the lock).
+pub struct Stdout;
+
+impl Write for Stdout {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        with(|u| u.write_str(s)).unwrap_or(Ok(()))
+    }
+}
+
+/// Writes raw bytes (echo) through the lock.
+pub fn write_bytes(bytes: &[u8]) {
+    with(|u| u.write_bytes(bytes));
+}
+
 #[doc(hidden)]
 pub fn _print(args: fmt::Arguments<'_>) {
     with(|u| u.write_fmt(args));

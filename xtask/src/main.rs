@@ -1,1 +1,117 @@
-fn main() {}
+//! `cargo xtask`: build, run, test and check Tianshan with one command each.
+//!
+//! Every cargo and QEMU command it runs is echoed first (prefixed `$`), so
+//! it can be copied and run by hand.
+
+mod board;
+mod build;
+mod qemu;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  build [--board NAME]            build firmware and kernel, write the ROM image
+  run [--board NAME] [--gdb] [-- QEMU-ARGS...]
+                                  build, then boot the ROM in QEMU on this terminal
+  test [--board NAME]             host tests, in-kernel self-tests, QEMU tests
+  check                           rustfmt and clippy, host and target
+  install-qemu [--board NAME]     install the board's QEMU if it is missing
+
+The default board is qemu-loongson3-virt.";
+
+/// Failure of an xtask step, with the message to print.
+#[derive(Debug)]
+pub struct Error(String);
+
+impl<E: std::fmt::Display> From<E> for Error {
+    fn from(e: E) -> Self {
+        Error(e.to_string())
+    }
+}
+
+/// Result type of every xtask step.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Makes an `Error` from format arguments.
+#[macro_export]
+macro_rules! fail {
+    ($($arg:tt)*) => { return Err($crate::Error(format!($($arg)*))) };
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").to_path_buf()
+}
+
+struct Options {
+    board: String,
+    gdb: bool,
+    passthrough: Vec<String>,
+}
+
+fn parse(args: &[String]) -> Result<Options> {
+    let mut opts = Options { board: board::DEFAULT.to_string(), gdb: false, passthrough: Vec::new() };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--board" => opts.board = it.next().ok_or(Error("--board needs a name".into()))?.clone(),
+            "--gdb" => opts.gdb = true,
+            "--" => {
+                opts.passthrough = it.cloned().collect();
+                break;
+            }
+            other => fail!("unknown option '{other}'\n\n{USAGE}"),
+        }
+    }
+    Ok(opts)
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((cmd, rest)) = args.split_first() else { fail!("{USAGE}") };
+    match cmd.as_str() {
+        "build" => {
+            let o = parse(rest)?;
+            let b = board::load(&o.board)?;
+            let images = build::images(&b)?;
+            images.report();
+            Ok(())
+        }
+        "run" => {
+            let o = parse(rest)?;
+            let b = board::load(&o.board)?;
+            let images = build::images(&b)?;
+            let binary = qemu::ensure_installed(&b)?;
+            qemu::run_interactive(&b, &binary, &images, o.gdb, &o.passthrough)
+        }
+        "test" => {
+            let o = parse(rest)?;
+            test::run(&board::load(&o.board)?)
+        }
+        "check" => build::check(&board::load(board::DEFAULT)?),
+        "install-qemu" => {
+            let o = parse(rest)?;
+            qemu::ensure_installed(&board::load(&o.board)?).map(|_| ())
+        }
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => fail!("unknown command '{other}'\n\n{USAGE}"),
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Error(msg)) => {
+            eprintln!("xtask: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -57,8 +57,7 @@ pub const fn virt_to_phys(va: u64) -> Option<u64> {
         Some(va - KSEG0_BASE)
     } else if va >= KSEG1_BASE && va < KSEG1_BASE + KSEG_SIZE {
         Some(va - KSEG1_BASE)
-    } else if va & XKPHYS_REGION_MASK == XKPHYS_UNCACHED || va & XKPHYS_REGION_MASK == XKPHYS_CACHED
-    {
+    } else if va & XKPHYS_REGION_MASK == XKPHYS_UNCACHED || va & XKPHYS_REGION_MASK == XKPHYS_CACHED {
         // Only the two attributes the project uses are accepted; bits 58:48
         // must be zero for the address to be valid.
         if va & !XKPHYS_REGION_MASK & !PA_MASK == 0 { Some(va & PA_MASK) } else { None }

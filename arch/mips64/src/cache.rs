@@ -12,7 +12,9 @@ use core::arch::asm;
 pub fn sync_icache(start: u64, len: u64) {
     let step: u64;
     // SAFETY: `rdhwr $1` reads SYNCI_Step; it is enabled in kernel mode.
-    unsafe { asm!(".set push", ".set mips64r2", "rdhwr {0}, $1", ".set pop", out(reg) step, options(nomem, nostack)) };
+    unsafe {
+        asm!(".set push", ".set mips64r2", ".set noat", "rdhwr {0}, $1", ".set pop", out(reg) step, options(nomem, nostack))
+    };
     if step == 0 {
         // No caches need synchronising (SYNCI_Step = 0 by definition).
         return;
@@ -22,7 +24,7 @@ pub fn sync_icache(start: u64, len: u64) {
     while addr < end {
         // SAFETY: `synci` only operates on cache lines, never faults on
         // cached unmapped addresses, and changes no architectural memory.
-        unsafe { asm!("synci 0({0})", in(reg) addr, options(nostack)) };
+        unsafe { asm!(".set push", ".set noat", "synci 0({0})", ".set pop", in(reg) addr, options(nostack)) };
         addr += step;
     }
     // SAFETY: `sync` orders memory; the hazard barrier discards prefetched

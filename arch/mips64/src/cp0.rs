@@ -50,7 +50,7 @@ macro_rules! mfc0 {
     ($reg:literal, $sel:literal) => {{
         let v: u64;
         // SAFETY: reading a CP0 register has no side effects on memory.
-        unsafe { asm!(concat!("mfc0 {0}, $", $reg, ", ", $sel), out(reg) v, options(nomem, nostack)) };
+        unsafe { asm!(".set push", ".set noat", concat!("mfc0 {0}, $", $reg, ", ", $sel), ".set pop", out(reg) v, options(nomem, nostack)) };
         v as u32
     }};
 }
@@ -59,7 +59,7 @@ macro_rules! dmfc0 {
     ($reg:literal, $sel:literal) => {{
         let v: u64;
         // SAFETY: reading a CP0 register has no side effects on memory.
-        unsafe { asm!(concat!("dmfc0 {0}, $", $reg, ", ", $sel), out(reg) v, options(nomem, nostack)) };
+        unsafe { asm!(".set push", ".set noat", concat!("dmfc0 {0}, $", $reg, ", ", $sel), ".set pop", out(reg) v, options(nomem, nostack)) };
         v
     }};
 }
@@ -79,7 +79,9 @@ pub fn status() -> Status {
 /// XKPHYS that KX enables, interrupts it cannot yet handle).
 pub unsafe fn set_status(s: Status) {
     // SAFETY: the caller vouches for the new Status value.
-    unsafe { asm!("mtc0 {0}, $12, 0", "ehb", in(reg) s.bits() as u64, options(nostack)) }
+    unsafe {
+        asm!(".set push", ".set noat", "mtc0 {0}, $12, 0", "ehb", ".set pop", in(reg) s.bits() as u64, options(nostack))
+    }
 }
 
 /// Clears Status.IE: no interrupt is taken until it is set again.
@@ -101,7 +103,9 @@ pub fn count() -> u32 {
 /// Writes Compare (register 11); this also clears a pending timer interrupt.
 pub fn set_compare(value: u32) {
     // SAFETY: Compare only schedules the timer interrupt (IP7).
-    unsafe { asm!("mtc0 {0}, $11, 0", "ehb", in(reg) value as u64, options(nomem, nostack)) }
+    unsafe {
+        asm!(".set push", ".set noat", "mtc0 {0}, $11, 0", "ehb", ".set pop", in(reg) value as u64, options(nomem, nostack))
+    }
 }
 
 /// Reads PRId (register 15, select 0).
@@ -127,7 +131,7 @@ pub fn cpu_num() -> u32 {
 /// at +0x000, +0x080, +0x100 and +0x180 before BEV is cleared.
 pub unsafe fn set_ebase(base: u64) {
     // SAFETY: the caller vouches for the vectors at `base`.
-    unsafe { asm!("dmtc0 {0}, $15, 1", "ehb", in(reg) base, options(nostack)) }
+    unsafe { asm!(".set push", ".set noat", "dmtc0 {0}, $15, 1", "ehb", ".set pop", in(reg) base, options(nostack)) }
 }
 
 /// Reads Config0 (register 16, select 0).

@@ -52,6 +52,7 @@ pub unsafe fn jump_to_image(entry: u64, a0: u64, a1: u64) -> ! {
     // SAFETY: the caller guarantees `entry` is valid code for this contract.
     unsafe {
         core::arch::asm!(
+            ".set noat",
             "jr {entry}",
             entry = in(reg) entry,
             in("$4") a0,

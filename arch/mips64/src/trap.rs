@@ -36,8 +36,8 @@ const _: () = assert!(TRAP_FRAME_SIZE % 16 == 0, "n64 keeps sp 16-byte aligned")
 
 /// Conventional n64 names of r0..r31, for register dumps.
 pub const GPR_NAMES: [&str; GPR_COUNT] = [
-    "zero", "at", "v0", "v1", "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "t0", "t1", "t2", "t3",
-    "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "t8", "t9", "k0", "k1", "gp", "sp", "s8", "ra",
+    "zero", "at", "v0", "v1", "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "t0", "t1", "t2", "t3", "s0", "s1", "s2",
+    "s3", "s4", "s5", "s6", "s7", "t8", "t9", "k0", "k1", "gp", "sp", "s8", "ra",
 ];
 
 /// Cause.ExcCode values (MIPS64 PRA, Table "Cause Register ExcCode Field").
@@ -216,4 +216,44 @@ mod tests {
         assert!(text.contains("  sp 0xffffffff8fffff00"), "{text}");
         assert_eq!(text.lines().count(), 2 + 8 + 1);
     }
+}
+
+/// Values the break self-test loads into callee-saved registers.
+#[cfg(target_arch = "mips64")]
+const BREAK_TEST_PATTERN: [u64; 8] = [
+    0x0123_4567_89AB_CDEF,
+    0x1111_2222_3333_4444,
+    0xDEAD_BEEF_0BAD_F00D,
+    0x5555_AAAA_5555_AAAA,
+    0x0F0F_0F0F_F0F0_F0F0,
+    0x7FFF_FFFF_FFFF_FFFF,
+    0x8000_0000_0000_0001,
+    0xA5A5_5A5A_C3C3_3C3C,
+];
+
+/// Loads a pattern into s0..s7, executes `break`, and returns whether every
+/// register came back unchanged, so a self-test can check that the trap
+/// path restores what it saved. The caller must have arranged for the
+/// trap handler to skip the `break` (advance EPC by 4).
+#[cfg(target_arch = "mips64")]
+pub fn break_preserves_registers() -> bool {
+    let mut out = [0u64; 8];
+    let p = &BREAK_TEST_PATTERN;
+    // SAFETY: the asm saves and restores s0..s7 around the test itself
+    // through the declared operands; `break` traps to the installed handler,
+    // which the caller has told to resume after it.
+    unsafe {
+        core::arch::asm!(
+            "break 7",
+            inout("$16") p[0] => out[0],
+            inout("$17") p[1] => out[1],
+            inout("$18") p[2] => out[2],
+            inout("$19") p[3] => out[3],
+            inout("$20") p[4] => out[4],
+            inout("$21") p[5] => out[5],
+            inout("$22") p[6] => out[6],
+            inout("$23") p[7] => out[7],
+        )
+    }
+    out == *p
 }

@@ -17,7 +17,7 @@ mod memmap;
 mod reader;
 mod writer;
 
-pub use memmap::{MemoryKind, MemoryMap, MemoryMapError, MemoryRegion, MAX_REGIONS};
+pub use memmap::{MAX_REGIONS, MemoryKind, MemoryMap, MemoryMapError, MemoryRegion};
 pub use reader::{BootInfo, BootInfoError, Timing};
 pub use writer::{BootInfoWriter, WriteError};
 

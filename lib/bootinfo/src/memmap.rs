@@ -124,6 +124,17 @@ impl fmt::Display for MemoryMapError {
     }
 }
 
+/// Prints the map as a table, one region per line.
+impl fmt::Display for MemoryMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "  {:<18} {:<18} {:>10}  kind", "start", "end", "size")?;
+        for r in self.regions() {
+            writeln!(f, "  {:#018x} {:#018x} {:>8} K  {}", r.base, r.base + r.size, r.size >> 10, r.kind.name())?;
+        }
+        Ok(())
+    }
+}
+
 /// A sorted, non-overlapping set of RAM regions.
 #[derive(Clone, Debug)]
 pub struct MemoryMap {
@@ -177,32 +188,57 @@ impl MemoryMap {
         Ok(())
     }
 
-    /// Marks `[base, base + size)`, which must lie inside one usable
-    /// region, as `kind`, splitting that region as needed.
+    /// Marks `[base, base + size)` as `kind`. Every byte of the range must
+    /// be RAM that is usable or already of `kind`; regions are split as
+    /// needed and neighbours of the same kind merged.
     pub fn carve(&mut self, base: u64, size: u64, kind: MemoryKind) -> Result<(), MemoryMapError> {
         let end = checked_end(base, size)?;
-        let i = self
-            .regions()
-            .iter()
-            .position(|r| r.kind == MemoryKind::Usable && r.contains(base, end))
-            .ok_or(MemoryMapError::NotFree { base, size })?;
-        let old = self.regions[i];
-        let old_end = old.base + old.size;
-        // Worst case the region becomes three: before, carved, after.
-        let needed = usize::from(old.base < base) + usize::from(end < old_end);
-        if self.len + needed > MAX_REGIONS {
-            return Err(MemoryMapError::Full);
+        let not_free = MemoryMapError::NotFree { base, size };
+        let mut cursor = base;
+        for r in self.regions().iter().filter(|r| r.base < end && base < r.base + r.size) {
+            if r.base > cursor || (r.kind != MemoryKind::Usable && r.kind != kind) {
+                return Err(not_free);
+            }
+            cursor = r.base + r.size;
         }
-        let mut at = i;
-        self.regions[i] = MemoryRegion { base, size, kind };
-        if old.base < base {
-            self.regions[i] = MemoryRegion { base: old.base, size: base - old.base, kind: MemoryKind::Usable };
-            at += 1;
-            self.insert(at, MemoryRegion { base, size, kind })?;
+        if cursor < end {
+            return Err(not_free);
         }
-        if end < old_end {
-            self.insert(at + 1, MemoryRegion { base: end, size: old_end - end, kind: MemoryKind::Usable })?;
+        // Rebuild into a scratch map so that a full map is left untouched.
+        let mut out = [EMPTY; MAX_REGIONS + 2];
+        let mut n = 0;
+        let mut push = |region: MemoryRegion| -> Result<(), MemoryMapError> {
+            if n > 0 {
+                let last: &mut MemoryRegion = &mut out[n - 1];
+                if last.kind == region.kind && last.base + last.size == region.base {
+                    last.size += region.size;
+                    return Ok(());
+                }
+            }
+            if n == MAX_REGIONS {
+                return Err(MemoryMapError::Full);
+            }
+            out[n] = region;
+            n += 1;
+            Ok(())
+        };
+        for r in self.regions() {
+            let r_end = r.base + r.size;
+            if r_end <= base || end <= r.base {
+                push(*r)?;
+                continue;
+            }
+            if r.base < base {
+                push(MemoryRegion { base: r.base, size: base - r.base, kind: r.kind })?;
+            }
+            let (lo, hi) = (r.base.max(base), r_end.min(end));
+            push(MemoryRegion { base: lo, size: hi - lo, kind })?;
+            if end < r_end {
+                push(MemoryRegion { base: end, size: r_end - end, kind: r.kind })?;
+            }
         }
+        self.regions[..n].copy_from_slice(&out[..n]);
+        self.len = n;
         Ok(())
     }
 
@@ -289,6 +325,16 @@ mod tests {
     }
 
     #[test]
+    fn displays_as_a_table() {
+        let mut m = virt_map();
+        m.carve(0x20_0000, 0x10_0000, MemoryKind::Kernel).unwrap();
+        let text = m.to_string();
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + 4);
+        assert_eq!(lines[2], "  0x0000000000200000 0x0000000000300000     1024 K  kernel");
+    }
+
+    #[test]
     fn add_refuses_overlap() {
         let mut m = virt_map();
         let err = m.add(0x0FFF_0000, 0x2_0000, MemoryKind::Usable).unwrap_err();
@@ -318,4 +364,19 @@ mod tests {
         m.carve(0, 0x1000, MemoryKind::Kernel).unwrap();
     }
 
+    #[test]
+    fn carve_merges_and_accepts_its_own_kind() {
+        let mut m = virt_map();
+        m.carve(0x20_0000, 0x1000, MemoryKind::Kernel).unwrap();
+        m.carve(0x20_2000, 0x1000, MemoryKind::Kernel).unwrap();
+        // Spans the first kernel page, the gap and the second page.
+        m.carve(0x20_0000, 0x3000, MemoryKind::Kernel).unwrap();
+        let kernel: Vec<_> = m.regions().iter().filter(|r| r.kind == MemoryKind::Kernel).collect();
+        assert_eq!(kernel.len(), 1);
+        assert_eq!((kernel[0].base, kernel[0].size), (0x20_0000, 0x3000));
+        assert_eq!(m.regions().len(), 4);
+        // But not across another kind.
+        m.carve(0x30_0000, 0x1000, MemoryKind::Reserved).unwrap();
+        assert!(m.carve(0x2F_F000, 0x2000, MemoryKind::Kernel).is_err());
+    }
 }

@@ -1,8 +1,8 @@
 //! Validating and reading a boot-info block.
 
 use crate::{
-    block_crc, console_kind, hdr, le_u16, le_u32, le_u64, Console, MemoryKind, MemoryMap, MemoryMapError,
-    Phase, MAGIC, MAX_BLOCK_SIZE, MEMMAP_ENTRY_SIZE, TIMING_ENTRY_SIZE, VERSION_MAJOR,
+    Console, MAGIC, MAX_BLOCK_SIZE, MEMMAP_ENTRY_SIZE, MemoryKind, MemoryMap, MemoryMapError, Phase, TIMING_ENTRY_SIZE,
+    VERSION_MAJOR, block_crc, console_kind, hdr, le_u16, le_u32, le_u64,
 };
 use core::fmt;
 
@@ -168,6 +168,10 @@ impl<'a> BootInfo<'a> {
     /// (major, minor) version of the block.
     pub fn version(&self) -> (u16, u16) {
         (le_u16(self.block, hdr::VERSION_MAJOR), le_u16(self.block, hdr::VERSION_MINOR))
+    }
+    /// The block's bytes, as validated.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.block
     }
     /// Size of the block in bytes.
     pub fn size(&self) -> usize {

@@ -1,8 +1,8 @@
 //! Building a boot-info block into a caller-provided buffer.
 
 use crate::{
-    block_crc, console_kind, hdr, Console, MemoryMap, Phase, MEMMAP_ENTRY_SIZE, TIMING_ENTRY_SIZE,
-    VERSION_MAJOR, VERSION_MINOR,
+    Console, MEMMAP_ENTRY_SIZE, MemoryMap, Phase, TIMING_ENTRY_SIZE, VERSION_MAJOR, VERSION_MINOR, block_crc,
+    console_kind, hdr,
 };
 use core::fmt;
 

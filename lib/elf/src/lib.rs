@@ -13,9 +13,11 @@ extern crate alloc;
 
 use core::fmt;
 use object::elf::{FileHeader64, ProgramHeader64};
-use object::{pod, LittleEndian as LE};
+use object::{LittleEndian as LE, pod};
 use tianshan_bootinfo::{MemoryKind, MemoryMap, MemoryMapError, MemoryRegion};
 
+/// Granule of the memory map the loader records segments in.
+pub const PAGE_SIZE: u64 = 4096;
 /// Most PT_LOAD segments a kernel may have.
 pub const MAX_SEGMENTS: usize = 16;
 const ELF_MAGIC: [u8; 4] = [0x7F, b'E', b'L', b'F'];
@@ -97,7 +99,9 @@ pub enum ElfError {
     AddressOverflow { index: usize, vaddr: u64, mem_size: u64 },
     /// The segment is linked at a mapped address the firmware cannot load.
     UnmappedAddress { index: usize, vaddr: u64 },
-    /// The segment overlaps memory that is not free (or another segment).
+    /// Two segments share bytes.
+    SegmentsOverlap { index: usize, other: usize },
+    /// The segment overlaps memory that is not free.
     SegmentOverlaps { index: usize, start: u64, end: u64, region: MemoryRegion },
     /// The segment lies (partly) where there is no RAM.
     SegmentOutsideRam { index: usize, start: u64, end: u64 },
@@ -138,11 +142,9 @@ impl fmt::Display for ElfError {
             ElfError::WrongEndianness { data } => {
                 write!(f, "ELF data encoding {data} is not little-endian (1)")
             }
-            ElfError::WrongMachine { machine } => write!(
-                f,
-                "ELF machine {machine} ({}) is not MIPS (8)",
-                machine_name(machine)
-            ),
+            ElfError::WrongMachine { machine } => {
+                write!(f, "ELF machine {machine} ({}) is not MIPS (8)", machine_name(machine))
+            }
             ElfError::WrongType { e_type } => write!(f, "ELF type {e_type} is not an executable (ET_EXEC, 2)"),
             ElfError::BadProgramHeaderSize { size } => {
                 write!(f, "program header size {size} is not {PROGRAM_HEADER_SIZE}")
@@ -151,33 +153,28 @@ impl fmt::Display for ElfError {
                 write!(f, "{count} loadable segments, at most {MAX_SEGMENTS} supported")
             }
             ElfError::NoLoadableSegments => write!(f, "no loadable (PT_LOAD) segment"),
-            ElfError::FileSizeExceedsMemSize { index, file_size, mem_size } => write!(
-                f,
-                "segment {index}: file size {file_size:#x} exceeds memory size {mem_size:#x}"
-            ),
+            ElfError::FileSizeExceedsMemSize { index, file_size, mem_size } => {
+                write!(f, "segment {index}: file size {file_size:#x} exceeds memory size {mem_size:#x}")
+            }
             ElfError::SegmentBeyondFile { index, offset, file_size, file_len } => write!(
                 f,
                 "segment {index}: bytes {offset:#x}..{:#x} run past the end of the file ({file_len:#x} bytes)",
                 offset.saturating_add(file_size)
             ),
-            ElfError::AddressOverflow { index, vaddr, mem_size } => write!(
-                f,
-                "segment {index}: address {vaddr:#x} + size {mem_size:#x} overflows"
-            ),
-            ElfError::UnmappedAddress { index, vaddr } => write!(
-                f,
-                "segment {index}: address {vaddr:#x} is in a mapped segment; link in KSEG0 or XKPHYS"
-            ),
+            ElfError::AddressOverflow { index, vaddr, mem_size } => {
+                write!(f, "segment {index}: address {vaddr:#x} + size {mem_size:#x} overflows")
+            }
+            ElfError::UnmappedAddress { index, vaddr } => {
+                write!(f, "segment {index}: address {vaddr:#x} is in a mapped segment; link in KSEG0 or XKPHYS")
+            }
             ElfError::SegmentOverlaps { index, start, end, region } => write!(
                 f,
                 "segment {index} ({start:#x}..{end:#x}) overlaps {} memory at {:#x}..{:#x}",
-                match region.kind {
-                    MemoryKind::Kernel => "another segment's",
-                    kind => kind.name(),
-                },
+                region.kind.name(),
                 region.base,
                 region.base + region.size
             ),
+            ElfError::SegmentsOverlap { index, other } => write!(f, "segment {index} overlaps segment {other}"),
             ElfError::SegmentOutsideRam { index, start, end } => {
                 write!(f, "segment {index} ({start:#x}..{end:#x}) lies outside RAM")
             }
@@ -204,8 +201,8 @@ pub fn validate(
         return Err(ElfError::NotElf { magic: [file[0], file[1], file[2], file[3]] });
     }
     let truncated = |needed: u64, what| ElfError::Truncated { len: file.len(), needed, what };
-    let (header, _) = pod::from_bytes::<FileHeader64<LE>>(file)
-        .map_err(|_| truncated(FILE_HEADER_SIZE as u64, "the ELF header"))?;
+    let (header, _) =
+        pod::from_bytes::<FileHeader64<LE>>(file).map_err(|_| truncated(FILE_HEADER_SIZE as u64, "the ELF header"))?;
     let ident = &header.e_ident;
     if ident.class != ELFCLASS64 {
         return Err(ElfError::WrongClass { class: ident.class.0 });
@@ -239,8 +236,12 @@ pub fn validate(
     if loadable > MAX_SEGMENTS {
         return Err(ElfError::TooManySegments { count: loadable });
     }
-    let mut plan =
-        LoadPlan { entry: header.e_entry.get(LE), segments: [LoadSegment::default(); MAX_SEGMENTS], count: 0, memory_map: memory_map.clone() };
+    let mut plan = LoadPlan {
+        entry: header.e_entry.get(LE),
+        segments: [LoadSegment::default(); MAX_SEGMENTS],
+        count: 0,
+        memory_map: memory_map.clone(),
+    };
     for (index, ph) in headers.iter().enumerate() {
         if ph.p_type.get(LE) != PT_LOAD {
             continue;
@@ -267,16 +268,28 @@ pub fn validate(
             return Err(ElfError::UnmappedAddress { index, vaddr: vaddr + (mem_size - 1) });
         }
         let (start, end) = (phys, phys + mem_size);
-        match plan.memory_map.carve(phys, mem_size, MemoryKind::Kernel) {
+        if let Some(other) = plan.segments().iter().find(|s| s.phys < end && start < s.phys + s.mem_size) {
+            return Err(ElfError::SegmentsOverlap { index, other: other.index });
+        }
+        // The memory map is kept in whole pages: segments sharing a page
+        // are fine, and no sliver of a page is left "usable".
+        let page_start = start & !(PAGE_SIZE - 1);
+        let page_end =
+            end.checked_next_multiple_of(PAGE_SIZE).ok_or(ElfError::AddressOverflow { index, vaddr, mem_size })?;
+        match plan.memory_map.carve(page_start, page_end - page_start, MemoryKind::Kernel) {
             Ok(()) => {}
             Err(MemoryMapError::Full) => return Err(ElfError::MemoryMapFull),
             Err(_) => {
-                return Err(match plan.memory_map.regions().iter().find(|r| {
-                    r.kind != MemoryKind::Usable && r.base < end && start < r.base + r.size
-                }) {
-                    Some(region) => ElfError::SegmentOverlaps { index, start, end, region: *region },
-                    None => ElfError::SegmentOutsideRam { index, start, end },
-                });
+                return Err(
+                    match plan.memory_map.regions().iter().find(|r| {
+                        !matches!(r.kind, MemoryKind::Usable | MemoryKind::Kernel)
+                            && r.base < page_end
+                            && page_start < r.base + r.size
+                    }) {
+                        Some(region) => ElfError::SegmentOverlaps { index, start, end, region: *region },
+                        None => ElfError::SegmentOutsideRam { index, start, end },
+                    },
+                );
             }
         }
         plan.segments[plan.count] = LoadSegment {

@@ -173,7 +173,8 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(err, BuildError::TooLarge { needed: 8192 + 8192, flash_size: 8192 });
-        let err = RomBuilder::new(vec![], 8192).payload("a-very-long-payload-name", PayloadKind::Kernel, vec![]).build();
+        let err =
+            RomBuilder::new(vec![], 8192).payload("a-very-long-payload-name", PayloadKind::Kernel, vec![]).build();
         assert!(matches!(err, Err(BuildError::NameTooLong(_))));
     }
 }

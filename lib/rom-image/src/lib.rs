@@ -92,28 +92,24 @@ pub enum RomError {
 impl fmt::Display for RomError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            RomError::NoDirectory { offset, found } => write!(
-                f,
-                "no payload directory at ROM offset {offset:#x} (found {found:#018x}, expected \"TSROMDIR\")"
-            ),
+            RomError::NoDirectory { offset, found } => {
+                write!(f, "no payload directory at ROM offset {offset:#x} (found {found:#018x}, expected \"TSROMDIR\")")
+            }
             RomError::UnsupportedVersion { version } => {
                 write!(f, "payload directory version {version} is not supported (expected {DIR_VERSION})")
             }
             RomError::BadEntryCount { count } => {
                 write!(f, "payload directory claims {count} entries (at most {MAX_ENTRIES})")
             }
-            RomError::DirectoryChecksum { stored, computed } => write!(
-                f,
-                "payload directory is corrupt: CRC-32 {computed:#010x}, expected {stored:#010x}"
-            ),
-            RomError::PayloadOutOfBounds { index, offset, size, rom_len } => write!(
-                f,
-                "payload {index} at {offset:#x} ({size} bytes) lies outside the {rom_len:#x}-byte ROM"
-            ),
-            RomError::PayloadChecksum { index, stored, computed } => write!(
-                f,
-                "payload {index} is corrupt: CRC-32 {computed:#010x}, expected {stored:#010x}"
-            ),
+            RomError::DirectoryChecksum { stored, computed } => {
+                write!(f, "payload directory is corrupt: CRC-32 {computed:#010x}, expected {stored:#010x}")
+            }
+            RomError::PayloadOutOfBounds { index, offset, size, rom_len } => {
+                write!(f, "payload {index} at {offset:#x} ({size} bytes) lies outside the {rom_len:#x}-byte ROM")
+            }
+            RomError::PayloadChecksum { index, stored, computed } => {
+                write!(f, "payload {index} is corrupt: CRC-32 {computed:#010x}, expected {stored:#010x}")
+            }
         }
     }
 }
@@ -210,7 +206,8 @@ impl<'a> Directory<'a> {
             rom_len: self.rom.len(),
         };
         let start = entry.offset as usize;
-        let bytes = self.rom.get(start..start.checked_add(entry.size as usize).ok_or(out_of_bounds)?).ok_or(out_of_bounds)?;
+        let bytes =
+            self.rom.get(start..start.checked_add(entry.size as usize).ok_or(out_of_bounds)?).ok_or(out_of_bounds)?;
         let computed = crc32fast::hash(bytes);
         if computed != entry.crc32 {
             return Err(RomError::PayloadChecksum { index: entry.index, stored: entry.crc32, computed });

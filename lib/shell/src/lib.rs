@@ -101,6 +101,29 @@ impl LineEditor {
         }
     }
 
+    /// Reads bytes from `getc` (which returns `None` while nothing is
+    /// waiting) until a line is complete, echoing through `echo`; returns
+    /// the line, or `""` if it was cancelled with ^C.
+    pub fn read_line(&mut self, mut getc: impl FnMut() -> Option<u8>, mut echo: impl FnMut(&[u8])) -> &str {
+        loop {
+            let Some(byte) = getc() else {
+                core::hint::spin_loop();
+                continue;
+            };
+            match self.feed(byte) {
+                Edit::None => {}
+                Edit::Echo(bytes) => echo(bytes),
+                Edit::Cancelled => {
+                    echo(b"^C\r\n");
+                    return "";
+                }
+                Edit::Line(_) => break,
+            }
+        }
+        echo(b"\r\n");
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+
     /// The text typed so far on the current line.
     pub fn pending(&self) -> &str {
         if self.done { "" } else { core::str::from_utf8(&self.buf[..self.len]).unwrap_or("") }
@@ -154,12 +177,11 @@ pub enum CommandError {
 }
 
 /// Outcome of `dispatch`.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Dispatch<'a> {
+pub enum Dispatch<'a, 'c, C> {
     /// Blank line.
     Empty,
     /// The command ran (successfully or after printing its own error).
-    Ran(Result<(), CommandError>),
+    Ran(&'c Command<C>, Result<(), CommandError>),
     /// No such command.
     Unknown(&'a str),
     /// Too many words on the line.
@@ -167,13 +189,23 @@ pub enum Dispatch<'a> {
 }
 
 /// Runs the command `line` names from `commands`.
-pub fn dispatch<'a, C>(commands: &[Command<C>], ctx: &mut C, line: &'a str) -> Dispatch<'a> {
+pub fn dispatch<'a, 'c, C>(commands: &'c [Command<C>], ctx: &mut C, line: &'a str) -> Dispatch<'a, 'c, C> {
     let Some(args) = Args::split(line) else { return Dispatch::TooManyArgs };
     let Some(&name) = args.all().first() else { return Dispatch::Empty };
     match commands.iter().find(|c| c.name == name) {
-        Some(cmd) => Dispatch::Ran((cmd.run)(ctx, args.all())),
+        Some(cmd) => Dispatch::Ran(cmd, (cmd.run)(ctx, args.all())),
         None => Dispatch::Unknown(name),
     }
+}
+
+/// Runs one line and reports what went wrong, if anything, to `out`.
+pub fn run_line<C>(commands: &[Command<C>], ctx: &mut C, line: &str, out: &mut dyn fmt::Write) {
+    let _ = match dispatch(commands, ctx, line) {
+        Dispatch::Empty | Dispatch::Ran(_, Ok(())) | Dispatch::Ran(_, Err(CommandError::Failed)) => Ok(()),
+        Dispatch::Ran(cmd, Err(CommandError::Usage)) => writeln!(out, "{}", Usage(cmd)),
+        Dispatch::Unknown(name) => writeln!(out, "unknown command '{name}'; type 'help' for the list"),
+        Dispatch::TooManyArgs => writeln!(out, "too many arguments (at most {})", MAX_ARGS - 1),
+    };
 }
 
 /// Formats `usage: name args` for a command.
@@ -288,15 +320,38 @@ mod tests {
     #[test]
     fn dispatches() {
         let mut ctx = Ctx { seen: vec![] };
-        assert_eq!(dispatch(COMMANDS, &mut ctx, "  echo  a b "), Dispatch::Ran(Ok(())));
+        assert!(matches!(dispatch(COMMANDS, &mut ctx, "  echo  a b "), Dispatch::Ran(c, Ok(())) if c.name == "echo"));
         assert_eq!(ctx.seen, vec!["a b"]);
-        assert_eq!(dispatch(COMMANDS, &mut ctx, "echo"), Dispatch::Ran(Err(CommandError::Usage)));
-        assert_eq!(dispatch(COMMANDS, &mut ctx, "frob 1"), Dispatch::Unknown("frob"));
-        assert_eq!(dispatch(COMMANDS, &mut ctx, "   "), Dispatch::Empty);
+        assert!(matches!(dispatch(COMMANDS, &mut ctx, "echo"), Dispatch::Ran(_, Err(CommandError::Usage))));
+        assert!(matches!(dispatch(COMMANDS, &mut ctx, "frob 1"), Dispatch::Unknown("frob")));
+        assert!(matches!(dispatch(COMMANDS, &mut ctx, "   "), Dispatch::Empty));
         let many = "echo ".to_string() + &"x ".repeat(MAX_ARGS);
-        assert_eq!(dispatch(COMMANDS, &mut ctx, &many), Dispatch::TooManyArgs);
+        assert!(matches!(dispatch(COMMANDS, &mut ctx, &many), Dispatch::TooManyArgs));
         assert_eq!(Usage(&COMMANDS[0]).to_string(), "usage: echo <text>...");
-        assert!(HelpList(COMMANDS).to_string().starts_with("  echo <text>...") );
+        assert!(HelpList(COMMANDS).to_string().starts_with("  echo <text>..."));
+    }
+
+    #[test]
+    fn reads_a_line_with_echo() {
+        let mut ed = LineEditor::new();
+        let mut input = b"ls\x08\x08help\r".iter().copied();
+        let mut echoed = Vec::new();
+        let line = ed.read_line(|| input.next(), |b| echoed.extend_from_slice(b)).to_string();
+        assert_eq!(line, "help");
+        assert_eq!(echoed, b"ls\x08 \x08\x08 \x08help\r\n");
+        let mut input = b"x\x03".iter().copied();
+        assert_eq!(ed.read_line(|| input.next(), |_| {}), "");
+    }
+
+    #[test]
+    fn run_line_reports_problems() {
+        let mut ctx = Ctx { seen: vec![] };
+        let mut out = String::new();
+        run_line(COMMANDS, &mut ctx, "echo", &mut out);
+        run_line(COMMANDS, &mut ctx, "bogus", &mut out);
+        run_line(COMMANDS, &mut ctx, "echo hi", &mut out);
+        assert_eq!(out, "usage: echo <text>...\nunknown command 'bogus'; type 'help' for the list\n");
+        assert_eq!(ctx.seen, vec!["hi"]);
     }
 
     #[test]

@@ -1,0 +1,251 @@
+//! QEMU `loongson3-virt`: the reference board.
+//!
+//! Everything that is particular to this machine is here: device addresses,
+//! how its RAM is laid out, and how the firmware and kernel reach the CPU.
+//! Device facts come from `shared/specs/loongson3-virt.md` (section numbers
+//! below), which cites QEMU 10.0.2's `hw/mips/loongson3_virt.c`.
+#![no_std]
+
+mod layout;
+
+pub use layout::*;
+
+use spin::{Mutex, Once};
+use tianshan_arch_mips64::{addr, cache, cp0, semihosting};
+use tianshan_bootinfo::Console;
+use tianshan_drivers::console::{self, Uart};
+use tianshan_drivers::fw_cfg::FwCfg;
+use tianshan_drivers::power::PowerControl;
+use tianshan_firmware::board::{MachineInfo, PhysRange};
+use tianshan_firmware::platform::PlatformError;
+
+/// 16550 UART, byte registers one apart (§9).
+pub const UART_PA: u64 = 0x1FE0_01E0;
+/// UART register stride in bytes.
+pub const UART_STRIDE: u8 = 1;
+/// Power-management control byte (§7).
+pub const PM_CNTL_PA: u64 = 0x1008_0010;
+/// fw_cfg selector register (§8.1).
+pub const FW_CFG_SELECTOR_PA: u64 = 0x1008_0100;
+/// fw_cfg data register (§8.1).
+pub const FW_CFG_DATA_PA: u64 = 0x1008_0108;
+/// All of RAM starts here (§5).
+pub const RAM_HIGH_PA: u64 = 0x8000_0000;
+/// The first 256 MiB of RAM also appear at physical 0 (§5).
+pub const RAM_LOW_ALIAS_SIZE: u64 = 0x1000_0000;
+/// fw_cfg file carrying the kernel command line.
+pub const CMDLINE_FILE: &str = "opt/tianshan/cmdline";
+
+/// The board. One static instance; its devices are created on first use.
+pub struct QemuLoongson3Virt {
+    fw_cfg: Once<Option<Mutex<FwCfg>>>,
+}
+
+/// The board instance both binaries use.
+pub static BOARD: QemuLoongson3Virt = QemuLoongson3Virt { fw_cfg: Once::new() };
+
+const fn kseg1(pa: u64) -> usize {
+    match addr::kseg1(pa) {
+        Some(va) => va as usize,
+        None => panic!("device address above 512 MiB"),
+    }
+}
+
+fn power() -> PowerControl {
+    // SAFETY: PM_CNTL_PA is the PM control byte on this machine (§7).
+    unsafe { PowerControl::new(kseg1(PM_CNTL_PA)) }
+}
+
+fn install_uart() {
+    // SAFETY: the UART lives at UART_PA for the machine's lifetime (§9), and
+    // only the console (and its lock-free emergency path) drives it.
+    match unsafe { Uart::new(kseg1(UART_PA), UART_STRIDE) } {
+        Ok(uart) => console::install(uart),
+        // Without a console nothing can be said: stop here.
+        Err(_) => tianshan_arch_mips64::halt(),
+    }
+}
+
+unsafe extern "C" {
+    static __rom_end: u8;
+    static __kernel_start: u8;
+    static __kernel_end: u8;
+    static __kernel_vectors: u8;
+}
+
+impl QemuLoongson3Virt {
+    fn fw_cfg(&self) -> Result<&Mutex<FwCfg>, PlatformError> {
+        self.fw_cfg
+            .call_once(|| {
+                // SAFETY: these are fw_cfg's registers on this machine (§8),
+                // and this is the only place that creates the driver.
+                unsafe { FwCfg::new(kseg1(FW_CFG_SELECTOR_PA), kseg1(FW_CFG_DATA_PA)) }.ok().map(Mutex::new)
+            })
+            .as_ref()
+            .ok_or(PlatformError::NoMachineInfo("fw_cfg does not answer (was QEMU started with -kernel?)"))
+    }
+}
+
+impl tianshan_firmware::Board for QemuLoongson3Virt {
+    const NAME: &'static str = "qemu-loongson3-virt";
+    const FIRMWARE_RAM: PhysRange = PhysRange { base: FIRMWARE_RAM_PA, size: FIRMWARE_RAM_SIZE };
+    const HANDOFF_RAM: PhysRange = PhysRange { base: HANDOFF_PA, size: HANDOFF_SIZE };
+
+    fn install_console(&self) {
+        install_uart();
+    }
+
+    fn console(&self) -> Console {
+        Console::Ns16550 { base: UART_PA, reg_shift: 0 }
+    }
+
+    fn machine_info(&self) -> Result<MachineInfo, PlatformError> {
+        let mut fw_cfg = self.fw_cfg()?.lock();
+        Ok(MachineInfo {
+            ram_size: fw_cfg.ram_size(),
+            cpu_count: u32::from(fw_cfg.cpu_count()).max(1),
+            cpu_hz: fw_cfg.cpu_freq(),
+        })
+    }
+
+    fn ram_ranges(&self, ram_size: u64, out: &mut dyn FnMut(PhysRange)) {
+        // Describe each byte once (§5): the low alias for the first 256 MiB,
+        // the high addresses for the rest.
+        let low = ram_size.min(RAM_LOW_ALIAS_SIZE);
+        out(PhysRange { base: 0, size: low });
+        if ram_size > RAM_LOW_ALIAS_SIZE {
+            out(PhysRange { base: RAM_HIGH_PA + RAM_LOW_ALIAS_SIZE, size: ram_size - RAM_LOW_ALIAS_SIZE });
+        }
+    }
+
+    fn kernel_cmdline(&self, buf: &mut [u8]) -> Result<usize, PlatformError> {
+        let mut fw_cfg = self.fw_cfg()?.lock();
+        let Some(file) = fw_cfg.find(CMDLINE_FILE) else { return Ok(0) };
+        if file.size as usize >= buf.len() {
+            return Err(PlatformError::CmdlineTooLong { len: u64::from(file.size), max: buf.len() });
+        }
+        fw_cfg
+            .read_file(&file, buf)
+            .map_err(|_| PlatformError::CmdlineTooLong { len: u64::from(file.size), max: buf.len() })
+    }
+
+    fn rom(&self) -> (&'static [u8], usize) {
+        // SAFETY: the boot flash is mapped read-only at ROM_VA for its full
+        // size and never changes while the firmware runs.
+        let rom = unsafe { core::slice::from_raw_parts(ROM_VA as *const u8, FLASH_SIZE as usize) };
+        let end = core::ptr::addr_of!(__rom_end) as u64 - ROM_VA;
+        (rom, tianshan_rom_image_align(end as usize))
+    }
+
+    fn phys_to_virt(&self, pa: u64) -> u64 {
+        addr::cached(pa)
+    }
+
+    fn virt_to_phys(&self, va: u64) -> Option<u64> {
+        addr::virt_to_phys(va)
+    }
+
+    fn counter(&self) -> u32 {
+        cp0::count()
+    }
+
+    fn counter_hz(&self, cpu_hz: u64) -> u64 {
+        // Count runs at half the CPU clock (CCRes = 2), §13.
+        cpu_hz / 2
+    }
+
+    fn sync_icache(&self, va: u64, len: u64) {
+        cache::sync_icache(va, len);
+    }
+
+    fn leave_exception_level(&self) {
+        // SAFETY: clearing EXL returns to normal kernel mode on the current
+        // stack; BEV stays set, so the ROM vectors still catch exceptions.
+        unsafe { cp0::set_status(cp0::status() - cp0::Status::EXL) }
+    }
+
+    fn power_off(&self) -> ! {
+        power().power_off();
+        tianshan_arch_mips64::halt()
+    }
+
+    fn reset(&self) -> ! {
+        power().reset();
+        tianshan_arch_mips64::halt()
+    }
+
+    unsafe fn enter_kernel(&self, entry: u64, magic: u64, bootinfo: u64) -> ! {
+        // SAFETY: forwarded from the caller.
+        unsafe { tianshan_arch_mips64::jump_to_image(entry, magic, bootinfo) }
+    }
+}
+
+/// The ROM directory sits at the first payload-aligned offset after the
+/// firmware image (see `tianshan-rom-image`).
+fn tianshan_rom_image_align(firmware_len: usize) -> usize {
+    tianshan_rom_image::align_up(firmware_len)
+}
+
+impl tianshan_kernel::Board for QemuLoongson3Virt {
+    const NAME: &'static str = "qemu-loongson3-virt";
+
+    fn install_console(&self) {
+        install_uart();
+    }
+
+    fn is_handoff_memory(&self, va: u64, len: u64) -> bool {
+        // The firmware only ever puts the block in the low RAM alias, which
+        // exists whatever -m is (at least 512 MiB).
+        match (addr::virt_to_phys(va), va.checked_add(len)) {
+            (Some(pa), Some(_)) => va >= addr::KSEG0_BASE && pa.saturating_add(len) <= RAM_LOW_ALIAS_SIZE,
+            _ => false,
+        }
+    }
+
+    fn phys_to_virt(&self, pa: u64) -> u64 {
+        addr::cached(pa)
+    }
+
+    fn phys_to_virt_uncached(&self, pa: u64) -> u64 {
+        addr::kseg1(pa).unwrap_or(addr::xkphys_uncached(pa))
+    }
+
+    fn kernel_image(&self) -> (u64, u64) {
+        let start = core::ptr::addr_of!(__kernel_start) as u64;
+        let end = core::ptr::addr_of!(__kernel_end) as u64;
+        (start - KSEG0, end - KSEG0)
+    }
+
+    fn install_trap_vectors(&self) {
+        let vectors = core::ptr::addr_of!(__kernel_vectors) as u64;
+        // SAFETY: `__kernel_vectors` is the 4 KiB-aligned vector page that
+        // `kernel_entry!` emits, in KSEG0; once EBase points at it, BEV can
+        // be cleared.
+        unsafe {
+            cp0::set_ebase(vectors);
+            cp0::set_status(cp0::status() - cp0::Status::BEV);
+        }
+    }
+
+    fn counter(&self) -> u32 {
+        cp0::count()
+    }
+
+    fn power_off(&self) -> ! {
+        power().power_off();
+        tianshan_arch_mips64::halt()
+    }
+
+    fn reset(&self) -> ! {
+        power().reset();
+        tianshan_arch_mips64::halt()
+    }
+
+    fn halt(&self) -> ! {
+        tianshan_arch_mips64::halt()
+    }
+
+    fn exit_emulator(&self, code: i32) {
+        semihosting::exit(code);
+    }
+}

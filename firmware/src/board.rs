@@ -1,0 +1,73 @@
+//! What the firmware needs from a board: the board implements this trait,
+//! and every board difference lives behind it.
+
+use crate::platform::PlatformError;
+use tianshan_bootinfo::Console;
+
+/// A physical address range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PhysRange {
+    /// First address.
+    pub base: u64,
+    /// Length in bytes.
+    pub size: u64,
+}
+
+/// Facts the platform phase learns from the machine.
+#[derive(Clone, Copy, Debug)]
+pub struct MachineInfo {
+    /// Total RAM in bytes.
+    pub ram_size: u64,
+    /// CPU cores present.
+    pub cpu_count: u32,
+    /// CPU clock in Hz.
+    pub cpu_hz: u64,
+}
+
+/// A board the firmware can run on.
+pub trait Board: Sync {
+    /// Board name, as in `boards/<name>`.
+    const NAME: &'static str;
+    /// RAM the firmware itself occupies (.data, .bss, stack).
+    const FIRMWARE_RAM: PhysRange;
+    /// RAM reserved for what the firmware hands to the kernel.
+    const HANDOFF_RAM: PhysRange;
+    /// Longest kernel command line accepted.
+    const MAX_CMDLINE: usize = 4096;
+
+    /// Sets up the console; `print!` works afterwards.
+    fn install_console(&self);
+    /// The console, as described to the kernel.
+    fn console(&self) -> Console;
+    /// RAM size, CPU count and clock, as the machine reports them.
+    fn machine_info(&self) -> Result<MachineInfo, PlatformError>;
+    /// The usable RAM ranges for `ram_size` bytes of RAM, each byte once.
+    fn ram_ranges(&self, ram_size: u64, out: &mut dyn FnMut(PhysRange));
+    /// Copies the user's kernel command line (if the machine supplies one)
+    /// into `buf`; returns its length, or `Ok(0)` when there is none.
+    fn kernel_cmdline(&self, buf: &mut [u8]) -> Result<usize, PlatformError>;
+    /// The boot flash as mapped, and the offset of its payload directory.
+    fn rom(&self) -> (&'static [u8], usize);
+    /// A cached virtual address through which `pa` can be read and written.
+    fn phys_to_virt(&self, pa: u64) -> u64;
+    /// The physical address behind a link address in an unmapped segment.
+    fn virt_to_phys(&self, va: u64) -> Option<u64>;
+    /// Free-running cycle counter (CP0 Count), wrapping at 2^32.
+    fn counter(&self) -> u32;
+    /// Counter frequency for a CPU clock of `cpu_hz`.
+    fn counter_hz(&self, cpu_hz: u64) -> u64;
+    /// Makes freshly written code in `[va, va+len)` executable.
+    fn sync_icache(&self, va: u64, len: u64);
+    /// Leaves exception level so a fatal-exception path can run normally.
+    fn leave_exception_level(&self);
+    /// Powers the machine off.
+    fn power_off(&self) -> !;
+    /// Resets the machine.
+    fn reset(&self) -> !;
+    /// Jumps to a loaded kernel.
+    ///
+    /// # Safety
+    ///
+    /// The kernel's segments and the block at `bootinfo` must be in place.
+    unsafe fn enter_kernel(&self, entry: u64, magic: u64, bootinfo: u64) -> !;
+}

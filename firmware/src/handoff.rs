@@ -1,0 +1,57 @@
+//! Handoff phase: write the boot-info block and jump to the kernel.
+//!
+//! The block goes at the start of the board's handoff area, which the memory
+//! map reports as `boot-info`. Register contract at entry: see
+//! `docs/boot-protocol.md`.
+
+use crate::FIRMWARE_VERSION;
+use crate::board::Board;
+use crate::loader::BootError;
+use crate::platform::{Platform, PlatformError};
+use crate::timing::Timeline;
+use tianshan_bootinfo::{BootInfoWriter, HANDOFF_MAGIC, MAX_BLOCK_SIZE, Phase};
+use tianshan_drivers::println;
+use tianshan_elf::LoadPlan;
+
+/// Largest command line buffer the firmware keeps on its stack.
+const CMDLINE_BUF: usize = 4096;
+
+/// Writes the boot info for `plan` and enters the kernel. Returns only on
+/// failure, before anything irreversible.
+pub fn enter_kernel<B: Board>(board: &B, platform: &Platform, plan: &LoadPlan, timeline: &mut Timeline) -> BootError {
+    let mut cmdline_buf = [0u8; CMDLINE_BUF];
+    let limit = B::MAX_CMDLINE.min(CMDLINE_BUF);
+    let cmdline = match board.kernel_cmdline(&mut cmdline_buf[..limit]) {
+        Ok(len) => match core::str::from_utf8(&cmdline_buf[..len]) {
+            Ok(s) => s,
+            Err(_) => return BootError::Cmdline(PlatformError::CmdlineNotUtf8),
+        },
+        Err(e) => return BootError::Cmdline(e),
+    };
+    timeline.mark(Phase::Handoff, board.counter());
+
+    let block_va = board.phys_to_virt(B::HANDOFF_RAM.base);
+    let block_len = MAX_BLOCK_SIZE.min(B::HANDOFF_RAM.size as usize);
+    // SAFETY: the handoff area is carved out of RAM as `boot-info` in the
+    // memory map, so no kernel segment was loaded there, and the firmware
+    // keeps no other reference to it.
+    let block = unsafe { core::slice::from_raw_parts_mut(block_va as *mut u8, block_len) };
+    let writer = BootInfoWriter {
+        memory_map: &plan.memory_map,
+        cmdline,
+        board: B::NAME,
+        firmware_version: FIRMWARE_VERSION,
+        console: board.console(),
+        counter_hz: platform.counter_hz,
+        timings: timeline.marks(),
+        cpu_count: platform.cpu_count,
+        boot_cpu: 0,
+    };
+    let size = match writer.write(block) {
+        Ok(size) => size,
+        Err(e) => return BootError::BootInfo(e),
+    };
+    println!("handoff: boot info at {:#x} ({size} bytes), entering kernel at {:#x}", B::HANDOFF_RAM.base, plan.entry);
+    // SAFETY: `plan` was loaded by `loader::load` and the block is written.
+    unsafe { board.enter_kernel(plan.entry, HANDOFF_MAGIC, block_va) }
+}

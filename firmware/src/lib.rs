@@ -1,0 +1,62 @@
+//! The Tianshan boot firmware, from the first Rust instruction to handoff.
+//!
+//! The reset assembly (in the CPU crate) has set up the CPU and a stack and
+//! calls the board's entry, which calls `main` with the board. From there
+//! the boot runs in phases, each a module with one hand-over value:
+//!
+//! | phase      | module       | hands over                              |
+//! |------------|--------------|-----------------------------------------|
+//! | reset      | (board)      | a console                               |
+//! | platform   | `platform`   | `Platform`: RAM, CPUs, clock, memory map|
+//! | loader     | `loader`     | a `LoadPlan` copied into RAM            |
+//! | handoff    | `handoff`    | the boot-info block, then the jump      |
+//!
+//! When a phase fails it says why and the firmware drops to its shell
+//! (`shell`), which can retry the boot, show the memory map or power off.
+#![no_std]
+
+pub mod board;
+pub mod fatal;
+pub mod handoff;
+pub mod loader;
+pub mod platform;
+pub mod shell;
+pub mod timing;
+
+pub use board::Board;
+
+use platform::Platform;
+use spin::Once;
+use tianshan_bootinfo::Phase;
+use tianshan_drivers::println;
+use timing::Timeline;
+
+/// Name and version, as printed in the banner and passed to the kernel.
+pub const FIRMWARE_VERSION: &str = concat!("Tianshan firmware ", env!("CARGO_PKG_VERSION"));
+
+/// What the platform phase found; kept for the shell and fatal paths.
+static PLATFORM: Once<Platform> = Once::new();
+
+/// The firmware's main flow. Never returns: it hands off or runs the shell.
+pub fn main<B: Board>(board: &'static B) -> ! {
+    let mut timeline = Timeline::start(board.counter());
+    board.install_console();
+    println!();
+    println!("{FIRMWARE_VERSION} on {}", B::NAME);
+    timeline.mark(Phase::Reset, board.counter());
+
+    let platform = match platform::init(board) {
+        Ok(p) => PLATFORM.call_once(|| p),
+        Err(e) => {
+            println!("platform: {e}");
+            shell::run(board, None, &timeline);
+        }
+    };
+    timeline.mark(Phase::Platform, board.counter());
+    platform.print_summary();
+
+    let err = loader::boot_embedded(board, platform, &mut timeline);
+    println!("boot: {err}");
+    println!("No bootable kernel; entering the firmware shell.");
+    shell::run(board, Some(platform), &timeline)
+}

@@ -1,0 +1,107 @@
+//! Platform phase: how much RAM, how many CPUs, what clock, and the memory
+//! map that marks what the firmware itself and the handoff area occupy.
+
+use crate::board::{Board, PhysRange};
+use core::fmt;
+use tianshan_bootinfo::{MemoryKind, MemoryMap, MemoryMapError};
+use tianshan_drivers::println;
+
+/// Why the platform could not be brought up.
+#[derive(Clone, Copy, Debug)]
+pub enum PlatformError {
+    /// The machine description device is missing or not answering.
+    NoMachineInfo(&'static str),
+    /// RAM smaller than the firmware needs.
+    TooLittleRam { ram_size: u64, minimum: u64 },
+    /// A memory map operation failed.
+    MemoryMap(MemoryMapError),
+    /// The kernel command line is longer than allowed.
+    CmdlineTooLong { len: u64, max: usize },
+    /// The kernel command line is not UTF-8.
+    CmdlineNotUtf8,
+}
+
+impl fmt::Display for PlatformError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            PlatformError::NoMachineInfo(why) => write!(f, "cannot read the machine description: {why}"),
+            PlatformError::TooLittleRam { ram_size, minimum } => {
+                write!(f, "{} MiB of RAM, at least {} MiB needed", ram_size >> 20, minimum >> 20)
+            }
+            PlatformError::MemoryMap(e) => write!(f, "memory map: {e}"),
+            PlatformError::CmdlineTooLong { len, max } => {
+                write!(f, "kernel command line is {len} bytes, at most {} allowed", max - 1)
+            }
+            PlatformError::CmdlineNotUtf8 => write!(f, "kernel command line is not valid UTF-8"),
+        }
+    }
+}
+
+impl From<MemoryMapError> for PlatformError {
+    fn from(e: MemoryMapError) -> Self {
+        PlatformError::MemoryMap(e)
+    }
+}
+
+/// What the platform phase hands to the loader.
+#[derive(Clone, Debug)]
+pub struct Platform {
+    /// Total RAM in bytes.
+    pub ram_size: u64,
+    /// CPU cores present.
+    pub cpu_count: u32,
+    /// CPU clock in Hz.
+    pub cpu_hz: u64,
+    /// Counter (CP0 Count) frequency in Hz.
+    pub counter_hz: u64,
+    /// RAM with the firmware's and the handoff area's ranges carved out.
+    pub memory_map: MemoryMap,
+}
+
+/// Least RAM the firmware accepts: its own area must lie inside RAM.
+fn minimum_ram<B: Board>() -> u64 {
+    B::HANDOFF_RAM.base + B::HANDOFF_RAM.size
+}
+
+/// Sizes memory and builds the memory map.
+pub fn init<B: Board>(board: &B) -> Result<Platform, PlatformError> {
+    let info = board.machine_info()?;
+    if info.ram_size < minimum_ram::<B>() {
+        return Err(PlatformError::TooLittleRam { ram_size: info.ram_size, minimum: minimum_ram::<B>() });
+    }
+    let mut memory_map = MemoryMap::new();
+    let mut result = Ok(());
+    board.ram_ranges(info.ram_size, &mut |r: PhysRange| {
+        if result.is_ok() {
+            result = memory_map.add(r.base, r.size, MemoryKind::Usable);
+        }
+    });
+    result?;
+    memory_map.carve(B::FIRMWARE_RAM.base, B::FIRMWARE_RAM.size, MemoryKind::Firmware)?;
+    memory_map.carve(B::HANDOFF_RAM.base, B::HANDOFF_RAM.size, MemoryKind::BootInfo)?;
+    Ok(Platform {
+        ram_size: info.ram_size,
+        cpu_count: info.cpu_count,
+        cpu_hz: info.cpu_hz,
+        counter_hz: board.counter_hz(info.cpu_hz),
+        memory_map,
+    })
+}
+
+impl Platform {
+    /// One line per fact, as printed during boot.
+    pub fn print_summary(&self) {
+        println!(
+            "platform: {} MiB RAM, {} CPU{}, {} MHz",
+            self.ram_size >> 20,
+            self.cpu_count,
+            if self.cpu_count == 1 { "" } else { "s" },
+            self.cpu_hz / 1_000_000
+        );
+    }
+
+    /// The memory map as a table.
+    pub fn print_memory_map(&self) {
+        tianshan_drivers::print!("{}", self.memory_map);
+    }
+}
