@@ -64,7 +64,7 @@ fn timing<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError>
     let mut prev = 0;
     println!("  {:<14} {:>14} {:>12} {:>10}", "phase", "counter", "delta", "us");
     for &(phase, t) in ctx.timeline.marks() {
-        let us = if hz == 0 { 0 } else { (t - prev) * 1_000_000 / hz };
+        let us = ((t - prev) * 1_000_000).checked_div(hz).unwrap_or(0);
         println!("  {:<14} {:>14} {:>12} {:>10}", phase.name(), t, t - prev, us);
         prev = t;
     }

@@ -41,7 +41,7 @@ pub fn accept<B: Board>(board: &B, magic: u64, va: u64) -> Result<BootInfo<'stat
     if magic != HANDOFF_MAGIC {
         return Err(HandoffError::NotTianshan { magic });
     }
-    if va % BLOCK_ALIGN != 0 || !board.is_handoff_memory(va, MAX_BLOCK_SIZE as u64) {
+    if !va.is_multiple_of(BLOCK_ALIGN) || !board.is_handoff_memory(va, MAX_BLOCK_SIZE as u64) {
         return Err(HandoffError::BadPointer { va });
     }
     // SAFETY: the board confirmed the whole largest-possible block lies in

@@ -1,1 +1,238 @@
-//! placeholder
+//! A harness that boots Tianshan images in QEMU and talks over the serial
+//! line, for tests that run on the host.
+//!
+//! Every wait has a deadline; every QEMU is killed when its `Machine` is
+//! dropped, on every path, so no process outlives its test; a test that
+//! fails prints the whole serial transcript. Tests find the images and
+//! QEMU through the environment `cargo xtask test` sets
+//! (`TIANSHAN_IMAGES`, `TIANSHAN_QEMU`, `TIANSHAN_QEMU_ARGS`).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Default deadline for one `expect`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where `cargo xtask test` put the images.
+pub fn image_dir() -> PathBuf {
+    match std::env::var_os("TIANSHAN_IMAGES") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/images/qemu-loongson3-virt"),
+    }
+}
+
+/// Reads an image the build produced, with a hint when it is missing.
+pub fn image(name: &str) -> Vec<u8> {
+    let path = image_dir().join(name);
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{}: {e}; run the QEMU tests through `cargo xtask test`, which builds the images first", path.display())
+    })
+}
+
+/// Writes `bytes` to a fresh file in this test's scratch directory.
+pub fn scratch_file(test: &str, name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/qemu-tests").join(test);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write scratch file");
+    path
+}
+
+/// How to start one machine.
+#[derive(Clone, Debug)]
+pub struct MachineConfig {
+    /// The ROM image given as `-bios` (or `None` with `kernel`).
+    pub rom: Option<PathBuf>,
+    /// A kernel for QEMU's own `-kernel` boot.
+    pub kernel: Option<PathBuf>,
+    /// `-m`.
+    pub memory: String,
+    /// `-smp`.
+    pub cpus: u32,
+    /// `-fw_cfg name=...,file=...` pairs.
+    pub fw_cfg_files: Vec<(String, PathBuf)>,
+    /// `-fw_cfg name=...,string=...` pairs.
+    pub fw_cfg_strings: Vec<(String, String)>,
+    /// Raw disk images, attached as virtio-blk.
+    pub disks: Vec<PathBuf>,
+    /// Anything else.
+    pub extra: Vec<String>,
+}
+
+impl MachineConfig {
+    /// Boots `rom` with 1 GiB and one CPU.
+    pub fn rom(rom: impl AsRef<Path>) -> Self {
+        MachineConfig {
+            rom: Some(rom.as_ref().to_path_buf()),
+            kernel: None,
+            memory: "1G".into(),
+            cpus: 1,
+            fw_cfg_files: vec![],
+            fw_cfg_strings: vec![],
+            disks: vec![],
+            extra: vec![],
+        }
+    }
+
+    /// The command line this configuration runs.
+    pub fn command(&self) -> Command {
+        let qemu = std::env::var("TIANSHAN_QEMU").unwrap_or_else(|_| "qemu-system-mips64el".into());
+        let board_args = std::env::var("TIANSHAN_QEMU_ARGS")
+            .unwrap_or_else(|_| "-M loongson3-virt -m 1G -nodefaults -display none".into());
+        let mut cmd = Command::new(qemu);
+        cmd.args(board_args.split_whitespace());
+        // A later -m overrides the board's default.
+        cmd.args(["-m", &self.memory, "-smp", &self.cpus.to_string()]);
+        cmd.args(["-serial", "stdio", "-monitor", "none", "-semihosting", "-no-reboot"]);
+        if let Some(rom) = &self.rom {
+            cmd.arg("-bios").arg(rom);
+        }
+        if let Some(kernel) = &self.kernel {
+            cmd.arg("-kernel").arg(kernel);
+        }
+        for (name, file) in &self.fw_cfg_files {
+            cmd.arg("-fw_cfg").arg(format!("name={name},file={}", file.display()));
+        }
+        for (name, s) in &self.fw_cfg_strings {
+            cmd.arg("-fw_cfg").arg(format!("name={name},string={s}"));
+        }
+        for (i, disk) in self.disks.iter().enumerate() {
+            cmd.arg("-drive").arg(format!("file={},if=none,format=raw,id=disk{i}", disk.display()));
+            cmd.arg("-device").arg(format!("virtio-blk-pci,drive=disk{i}"));
+        }
+        cmd.args(&self.extra);
+        cmd
+    }
+}
+
+#[derive(Default)]
+struct Serial {
+    bytes: Vec<u8>,
+    closed: bool,
+}
+
+/// A running QEMU.
+pub struct Machine {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    serial: Arc<(Mutex<Serial>, Condvar)>,
+    /// How far `expect` has consumed the transcript.
+    cursor: usize,
+    command_line: String,
+}
+
+impl Machine {
+    /// Starts QEMU.
+    pub fn start(config: &MachineConfig) -> Machine {
+        let mut cmd = config.command();
+        let command_line = format!("{cmd:?}");
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start QEMU ({command_line}): {e}"));
+        let serial = Arc::new((Mutex::new(Serial::default()), Condvar::new()));
+        for mut stream in [
+            Box::new(child.stdout.take().expect("piped")) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().expect("piped")),
+        ] {
+            let serial = Arc::clone(&serial);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = stream.read(&mut buf).unwrap_or(0);
+                    let (lock, cvar) = &*serial;
+                    let mut s = lock.lock().expect("serial lock");
+                    if n == 0 {
+                        s.closed = true;
+                        cvar.notify_all();
+                        return;
+                    }
+                    s.bytes.extend_from_slice(&buf[..n]);
+                    cvar.notify_all();
+                }
+            });
+        }
+        let stdin = child.stdin.take();
+        Machine { child, stdin, serial, cursor: 0, command_line }
+    }
+
+    /// Everything the machine printed so far (serial and QEMU's stderr).
+    pub fn transcript(&self) -> String {
+        String::from_utf8_lossy(&self.serial.0.lock().expect("serial lock").bytes).into_owned()
+    }
+
+    /// Waits until `text` appears after what earlier expects consumed.
+    pub fn expect(&mut self, text: &str) {
+        self.expect_within(text, DEFAULT_TIMEOUT)
+    }
+
+    /// `expect` with an explicit deadline.
+    pub fn expect_within(&mut self, text: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let (lock, cvar) = &*self.serial;
+        let mut s = lock.lock().expect("serial lock");
+        loop {
+            if let Some(at) = find(&s.bytes[self.cursor..], text.as_bytes()) {
+                self.cursor += at + text.len();
+                return;
+            }
+            let now = Instant::now();
+            if s.closed || now >= deadline {
+                let why = if s.closed { "QEMU exited" } else { "timed out" };
+                drop(s);
+                panic!("expected {text:?} ({why} after {timeout:?})");
+            }
+            s = cvar.wait_timeout(s, deadline - now).expect("serial lock").0;
+        }
+    }
+
+    /// Asserts that `text` does not appear in what was printed so far.
+    pub fn refute(&self, text: &str) {
+        let t = self.transcript();
+        assert!(!t.contains(text), "unexpected {text:?} in the output");
+    }
+
+    /// Types a line (with CR, as a terminal sends Enter).
+    pub fn send_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin
+            .write_all(line.as_bytes())
+            .and_then(|_| stdin.write_all(b"\r"))
+            .and_then(|_| stdin.flush())
+            .expect("write to QEMU");
+    }
+
+    /// Waits for QEMU to exit; panics at the deadline.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for QEMU") {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                panic!("QEMU did not exit within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len().max(1)).position(|w| w == needle)
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("---- QEMU command: {}", self.command_line);
+            eprintln!("---- serial transcript ----\n{}\n---- end of transcript ----", self.transcript());
+        }
+    }
+}

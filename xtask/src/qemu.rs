@@ -87,15 +87,15 @@ pub fn ensure_installed(board: &Board) -> Result<PathBuf> {
         );
     }
     eprintln!("xtask: {} is missing; installing Debian's {package}", board.qemu.binary);
-    if let (Some(c), true) = (&codename, backports) {
-        if !backports_configured(c) {
-            let sources = std::fs::read_to_string(DEBIAN_SOURCES)
-                .map_err(|e| crate::Error(format!("cannot read {DEBIAN_SOURCES} to derive {c}-backports: {e}")))?;
-            let stanza = derive_backports_stanza(&sources, c)
-                .ok_or(crate::Error(format!("{DEBIAN_SOURCES} has no stanza for {c} to derive backports from")))?;
-            eprintln!("xtask: writing {BACKPORTS_SOURCES} (derived from {DEBIAN_SOURCES})");
-            std::fs::write(BACKPORTS_SOURCES, stanza)?;
-        }
+    if let (Some(c), true) = (&codename, backports)
+        && !backports_configured(c)
+    {
+        let sources = std::fs::read_to_string(DEBIAN_SOURCES)
+            .map_err(|e| crate::Error(format!("cannot read {DEBIAN_SOURCES} to derive {c}-backports: {e}")))?;
+        let stanza = derive_backports_stanza(&sources, c)
+            .ok_or(crate::Error(format!("{DEBIAN_SOURCES} has no stanza for {c} to derive backports from")))?;
+        eprintln!("xtask: writing {BACKPORTS_SOURCES} (derived from {DEBIAN_SOURCES})");
+        std::fs::write(BACKPORTS_SOURCES, stanza)?;
     }
     run_echoed(Command::new("apt-get").args(["update", "-q"]))?;
     let mut install = Command::new("apt-get");

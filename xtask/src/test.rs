@@ -27,15 +27,15 @@ impl std::ops::AddAssign for Counts {
 /// Sums libtest's `test result: ... N passed; M failed;` lines.
 fn parse_libtest(line: &str, c: &mut Counts) {
     let Some(rest) = line.strip_prefix("test result: ") else { return };
-    for part in rest.split(|ch| ch == ';' || ch == '.') {
+    for part in rest.split([';', '.']) {
         let mut words = part.split_whitespace();
-        if let (Some(n), Some(what)) = (words.next(), words.next()) {
-            if let Ok(n) = n.parse::<u64>() {
-                match what {
-                    "passed" => c.passed += n,
-                    "failed" => c.failed += n,
-                    _ => {}
-                }
+        if let (Some(n), Some(what)) = (words.next(), words.next())
+            && let Ok(n) = n.parse::<u64>()
+        {
+            match what {
+                "passed" => c.passed += n,
+                "failed" => c.failed += n,
+                _ => {}
             }
         }
     }

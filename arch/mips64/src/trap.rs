@@ -32,7 +32,7 @@ pub struct TrapFrame {
 /// Size in bytes of a `TrapFrame` (the assembly reserves this much stack).
 pub const TRAP_FRAME_SIZE: usize = core::mem::size_of::<TrapFrame>();
 const _: () = assert!(TRAP_FRAME_SIZE == (GPR_COUNT + 6) * 8);
-const _: () = assert!(TRAP_FRAME_SIZE % 16 == 0, "n64 keeps sp 16-byte aligned");
+const _: () = assert!(TRAP_FRAME_SIZE.is_multiple_of(16), "n64 keeps sp 16-byte aligned");
 
 /// Conventional n64 names of r0..r31, for register dumps.
 pub const GPR_NAMES: [&str; GPR_COUNT] = [

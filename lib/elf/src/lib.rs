@@ -224,7 +224,7 @@ pub fn validate(
         return Err(ElfError::BadProgramHeaderSize { size: phentsize });
     }
     let phoff = header.e_phoff.get(LE);
-    let ph_end = phoff.checked_add((phnum * PROGRAM_HEADER_SIZE) as u64).unwrap_or(u64::MAX);
+    let ph_end = phoff.saturating_add((phnum * PROGRAM_HEADER_SIZE) as u64);
     let headers = usize::try_from(phoff)
         .ok()
         .and_then(|off| file.get(off..))

@@ -1,7 +1,8 @@
 //! A builder of small ELF64 files, for feeding the validator good and
 //! hostile images in tests (host tests here, QEMU tests in `qemu-tests`).
 
-#[cfg(not(test))]
+#[cfg(test)]
+extern crate alloc;
 use alloc::vec::Vec;
 
 /// One segment of a synthetic image.
@@ -50,7 +51,12 @@ impl SynthElf {
     pub fn single(vaddr: u64, code: &[u8]) -> Self {
         SynthElf {
             entry: vaddr,
-            segments: alloc_vec(SynthSegment { vaddr, data: code.to_vec(), mem_size: code.len() as u64, flags: PF_RX }),
+            segments: alloc::vec![SynthSegment {
+                vaddr,
+                data: code.to_vec(),
+                mem_size: code.len() as u64,
+                flags: PF_RX
+            }],
             ..Default::default()
         }
     }
@@ -92,10 +98,4 @@ impl SynthElf {
         }
         out
     }
-}
-
-fn alloc_vec(s: SynthSegment) -> Vec<SynthSegment> {
-    let mut v = Vec::new();
-    v.push(s);
-    v
 }
