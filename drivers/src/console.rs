@@ -65,6 +65,11 @@ impl Uart {
         self.uart.send_bytes_exact(bytes);
     }
 
+    /// Makes the UART raise its interrupt when received data is waiting.
+    pub fn enable_rx_interrupt(&mut self) {
+        self.uart.enable_interrupts(uart_16550::spec::registers::IER::DATA_READY);
+    }
+
     /// Virtual base address and register stride.
     pub fn location(&self) -> (usize, usize) {
         (self.base, self.stride)
@@ -87,6 +92,18 @@ impl Write for Uart {
 }
 
 static CONSOLE: Once<Mutex<Uart>> = Once::new();
+/// Entered around every locked console access, so a kernel can keep
+/// interrupts (and preemption) off while the lock is held; returns a token
+/// for `exit`. Unset in the firmware, which takes no interrupts.
+static CRITICAL: Once<CriticalSection> = Once::new();
+
+/// Enter (returns a token) and exit (takes it) of a critical section.
+type CriticalSection = (fn() -> bool, fn(bool));
+
+/// Installs the enter/exit pair that brackets every locked console access.
+pub fn set_critical_section(enter: fn() -> bool, exit: fn(bool)) {
+    CRITICAL.call_once(|| (enter, exit));
+}
 /// Where the raw path writes: (base, stride), recorded at install time.
 static RAW: Once<(usize, usize)> = Once::new();
 
@@ -98,7 +115,13 @@ pub fn install(uart: Uart) {
 
 /// Runs `f` with the console locked; `None` before `install`.
 pub fn with<R>(f: impl FnOnce(&mut Uart) -> R) -> Option<R> {
-    CONSOLE.get().map(|c| f(&mut c.lock()))
+    let console = CONSOLE.get()?;
+    let token = CRITICAL.get().map(|(enter, _)| enter());
+    let r = f(&mut console.lock());
+    if let (Some((_, exit)), Some(token)) = (CRITICAL.get(), token) {
+        exit(token);
+    }
+    Some(r)
 }
 
 /// A received byte, if the console has one.
@@ -171,7 +194,9 @@ impl Write for EmergencyWriter {
     }
 }
 
-/// Polls the receiver without the lock (for fatal paths that wait for a key).
+/// Polls the receiver without the lock: for fatal paths that wait for a
+/// key, and for the receive interrupt handler (reading RBR does not disturb
+/// a transmission in progress under the lock).
 pub fn emergency_try_read() -> Option<u8> {
     let &(base, stride) = RAW.get()?;
     let lsr = (base + LSR * stride) as *const u8;

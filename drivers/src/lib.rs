@@ -8,4 +8,6 @@
 
 pub mod console;
 pub mod fw_cfg;
+pub mod liointc;
 pub mod power;
+pub mod rtc;

@@ -35,6 +35,8 @@ pub trait Board: Sync {
     /// Longest kernel command line accepted.
     const MAX_CMDLINE: usize = 4096;
 
+    /// The RAM between the firmware's .bss and its stack: its heap.
+    fn heap_range(&self) -> (usize, usize);
     /// Sets up the console; `print!` works afterwards.
     fn install_console(&self);
     /// The console, as described to the kernel.

@@ -38,8 +38,13 @@ pub const FIRMWARE_VERSION: &str = concat!("Tianshan firmware ", env!("CARGO_PKG
 static PLATFORM: Once<Platform> = Once::new();
 
 /// The firmware's main flow. Never returns: it hands off or runs the shell.
-pub fn main<B: Board>(board: &'static B) -> ! {
+/// `heap` is the binary's global allocator, given the board's heap RAM here.
+pub fn main<B: Board>(board: &'static B, heap: &linked_list_allocator::LockedHeap) -> ! {
     let mut timeline = Timeline::start(board.counter());
+    let (heap_start, heap_end) = board.heap_range();
+    // SAFETY: the board's heap range is firmware RAM between .bss and the
+    // stack that nothing else uses; this is the only initialisation.
+    unsafe { heap.lock().init(heap_start as *mut u8, heap_end - heap_start) };
     board.install_console();
     println!();
     println!("{FIRMWARE_VERSION} on {}", B::NAME);

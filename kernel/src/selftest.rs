@@ -4,36 +4,56 @@
 //! result; the run ends with `selftest: N passed, N failed` and leaves
 //! the emulator with status 0 only if nothing failed.
 
-use crate::Kernel;
 use crate::board::Board;
+use crate::ipc::{Channel, Mutex, RecvError, Semaphore, SendError};
+use crate::sched::{ExitStatus, WaitQueue, WakeReason};
 use crate::trap::{EXPECTED_BREAKS, HANDLED_BREAKS};
-use core::sync::atomic::Ordering;
+use crate::{Kernel, irq, mm, sched, time};
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use tianshan_bootinfo::{BootInfo, BootInfoError, MemoryKind};
 use tianshan_drivers::println;
 
 /// A case returns `Err(reason)` on failure.
 type Case<B> = fn(&Kernel<B>) -> Result<(), &'static str>;
 
-fn cases<B: Board>() -> [(&'static str, Case<B>); 7] {
-    [
-        ("boot info names this board", boot_info_names_board::<B>),
+/// Priority of helper tasks that must run ahead of the test runner.
+const HIGH: usize = crate::SHELL_PRIORITY + 4;
+
+fn cases<B: Board>() -> Vec<(&'static str, Case<B>)> {
+    alloc::vec![
+        ("boot info names this board", boot_info_names_board::<B> as Case<B>),
         ("kernel image is marked in the memory map", kernel_image_marked::<B>),
         ("boot info block lies in boot-info memory", block_in_handoff_memory::<B>),
         ("boot info corruption is detected", corruption_detected::<B>),
         ("cycle counter advances", counter_advances::<B>),
         ("low RAM alias matches high RAM", ram_alias::<B>),
         ("trap entry restores registers", trap_round_trip::<B>),
+        ("system calls", syscalls::<B>),
+        ("frame allocator gives back what it took", frames_round_trip::<B>),
+        ("heap stress returns every byte", heap_stress::<B>),
+        ("timer interrupts arrive at HZ", timer_interrupt_count::<B>),
+        ("sleep is accurate to one tick", sleep_accuracy::<B>),
+        ("interrupt wakes higher priority at once", priority_preemption::<B>),
+        ("round robin shares the CPU fairly", round_robin_fairness::<B>),
+        ("wait queue wakes in FIFO order, times out", wait_queue_order::<B>),
+        ("channel keeps order, times out", channel_order::<B>),
+        ("mutex under contention", mutex_contention::<B>),
+        ("stack overflow stops only that task", stack_overflow::<B>),
+        ("embedded-hal delay", hal_delay::<B>),
+        ("RTC reads a plausible date", rtc_date::<B>),
     ]
 }
 
+fn check(cond: bool, why: &'static str) -> Result<(), &'static str> {
+    if cond { Ok(()) } else { Err(why) }
+}
+
 fn boot_info_names_board<B: Board>(k: &Kernel<B>) -> Result<(), &'static str> {
-    if k.boot_info.board() != B::NAME {
-        return Err("board name differs from the kernel's board");
-    }
-    if k.boot_info.version().0 != tianshan_bootinfo::VERSION_MAJOR {
-        return Err("unexpected major version");
-    }
-    Ok(())
+    check(k.boot_info.board() == B::NAME, "board name differs from the kernel's board")?;
+    check(k.boot_info.version().0 == tianshan_bootinfo::VERSION_MAJOR, "unexpected major version")
 }
 
 fn kernel_image_marked<B: Board>(k: &Kernel<B>) -> Result<(), &'static str> {
@@ -45,37 +65,22 @@ fn kernel_image_marked<B: Board>(k: &Kernel<B>) -> Result<(), &'static str> {
         .iter()
         .filter(|r| r.kind == MemoryKind::Kernel)
         .any(|r| r.base <= start && end <= r.base + r.size);
-    if covered { Ok(()) } else { Err("no kernel region covers the linked image (text to end of stack)") }
+    check(covered, "no kernel region covers the linked image (text to end of stack)")
 }
 
 fn block_in_handoff_memory<B: Board>(k: &Kernel<B>) -> Result<(), &'static str> {
     let map = k.boot_info.memory_map();
-    if map.total(MemoryKind::BootInfo) == 0 {
-        return Err("no boot-info region");
-    }
-    if map.total(MemoryKind::Firmware) == 0 {
-        return Err("no firmware region");
-    }
-    if map.total(MemoryKind::Usable) == 0 {
-        return Err("no usable RAM");
-    }
-    Ok(())
+    check(map.total(MemoryKind::BootInfo) > 0, "no boot-info region")?;
+    check(map.total(MemoryKind::Firmware) > 0, "no firmware region")?;
+    check(map.total(MemoryKind::Usable) > 0, "no usable RAM")
 }
 
-/// Largest block this test copies to flip a byte in.
-const COPY_LIMIT: usize = 4096;
-
 fn corruption_detected<B: Board>(k: &Kernel<B>) -> Result<(), &'static str> {
-    let original = k.boot_info.size();
-    if original > COPY_LIMIT {
-        return Err("block larger than the test's buffer");
-    }
-    let mut copy = [0u8; COPY_LIMIT];
-    let bytes = k.boot_info.as_bytes();
-    copy[..original].copy_from_slice(bytes);
-    BootInfo::parse(&copy[..original]).map_err(|_| "an unmodified copy does not parse")?;
-    copy[original - 1] ^= 0x5A;
-    match BootInfo::parse(&copy[..original]) {
+    let mut copy = k.boot_info.as_bytes().to_vec();
+    BootInfo::parse(&copy).map_err(|_| "an unmodified copy does not parse")?;
+    let last = copy.len() - 1;
+    copy[last] ^= 0x5A;
+    match BootInfo::parse(&copy) {
         Err(BootInfoError::BadChecksum { .. }) => Ok(()),
         Err(_) => Err("flipped byte reported as something other than a checksum error"),
         Ok(_) => Err("flipped byte went unnoticed"),
@@ -87,42 +92,314 @@ fn counter_advances<B: Board>(k: &Kernel<B>) -> Result<(), &'static str> {
     for _ in 0..1000 {
         core::hint::spin_loop();
     }
-    let after = k.board.counter();
-    if after.wrapping_sub(before) > 0 { Ok(()) } else { Err("CP0 Count did not move") }
+    check(k.board.counter().wrapping_sub(before) > 0, "CP0 Count did not move")
 }
 
 /// The machine's RAM appears twice: PA 0..256 MiB mirrors PA 2 GiB.. .
 const HIGH_RAM_ALIAS: u64 = 0x8000_0000;
 
 fn ram_alias<B: Board>(k: &Kernel<B>) -> Result<(), &'static str> {
-    let region = k
-        .boot_info
-        .memory_map()
-        .regions()
-        .iter()
-        .find(|r| r.kind == MemoryKind::Usable && r.base + r.size <= 0x1000_0000)
-        .ok_or("no usable low RAM")?;
-    let pa = region.base + region.size - 8;
-    let low = k.board.phys_to_virt(pa) as *mut u64;
-    let high = k.board.phys_to_virt_uncached(pa + HIGH_RAM_ALIAS) as *const u64;
-    let pattern = 0x5453_4941_4E53_4841u64 ^ pa;
-    // SAFETY: `pa` is the last word of a usable region nobody else uses
-    // yet (the kernel has no allocator), mapped by both views.
-    let seen = unsafe {
-        low.write_volatile(pattern);
-        high.read_volatile()
+    // A frame from the allocator that lies in the low alias.
+    let mut held = Vec::new();
+    let mut found = None;
+    for _ in 0..4096 {
+        let Ok(pa) = mm::alloc_frames(1) else { break };
+        held.push(pa);
+        if pa + 4096 <= 0x1000_0000 {
+            found = Some(pa);
+            break;
+        }
+    }
+    let result = match found {
+        None => Err("no free frame in low RAM"),
+        Some(pa) => {
+            let low = k.board.phys_to_virt(pa) as *mut u64;
+            let high = k.board.phys_to_virt_uncached(pa + HIGH_RAM_ALIAS) as *const u64;
+            let pattern = 0x5453_4941_4E53_4841u64 ^ pa;
+            // SAFETY: the frame was allocated for this test; both views map it.
+            let seen = unsafe {
+                low.write_volatile(pattern);
+                high.read_volatile()
+            };
+            check(seen == pattern, "word written at the low alias not seen at the high address")
+        }
     };
-    if seen == pattern { Ok(()) } else { Err("word written at the low alias not seen at the high address") }
+    for pa in held {
+        let _ = mm::free_frames(pa, 1);
+    }
+    result
 }
 
 fn trap_round_trip<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
     let before = HANDLED_BREAKS.load(Ordering::Acquire);
     EXPECTED_BREAKS.store(1, Ordering::Release);
-    let preserved = tianshan_arch_mips64::trap::break_preserves_registers();
-    if HANDLED_BREAKS.load(Ordering::Acquire) != before + 1 {
-        return Err("the break trap was not handled");
+    let preserved = crate::cpu::trap::break_preserves_registers();
+    check(HANDLED_BREAKS.load(Ordering::Acquire) == before + 1, "the break trap was not handled")?;
+    check(preserved, "a callee-saved register changed across the trap")
+}
+
+fn syscalls<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    use crate::cpu::trap::syscall;
+    use crate::trap::{ENOSYS, sys};
+    check(syscall(sys::TASK_ID, 0) == u64::from(sched::current()), "task id syscall returned another id")?;
+    let a = syscall(sys::UPTIME_NS, 0);
+    let b = syscall(sys::UPTIME_NS, 0);
+    check(a > 0 && b >= a, "uptime syscall is not monotonic")?;
+    check(syscall(sys::YIELD, 0) == 0, "yield syscall failed")?;
+    check(syscall(999, 0) == ENOSYS, "unknown syscall did not return ENOSYS")
+}
+
+fn frames_round_trip<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    let before = mm::stats().free_frames;
+    let a = mm::alloc_frames(1).map_err(|_| "no frame")?;
+    let b = mm::alloc_frames(16).map_err(|_| "no 16-frame run")?;
+    check(a != b && a % 4096 == 0 && b % 4096 == 0, "bad frame addresses")?;
+    check(mm::stats().free_frames == before - 17, "free count did not drop by 17")?;
+    mm::free_frames(a, 1).map_err(|_| "free failed")?;
+    mm::free_frames(b, 16).map_err(|_| "free failed")?;
+    check(mm::free_frames(a, 1).is_err(), "double free was accepted")?;
+    check(mm::stats().free_frames == before, "free count did not return")
+}
+
+fn heap_stress<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    let free_before = mm::stats().heap_free;
+    let size_before = mm::stats().heap_size;
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut live: Vec<Box<[u8]>> = Vec::with_capacity(512);
+    for round in 0..4000u32 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if live.len() < 500 && (x % 3 != 0 || live.is_empty()) {
+            let size = 1 + (x >> 8) as usize % if round % 97 == 0 { 300_000 } else { 2048 };
+            let mut block = alloc::vec![0u8; size].into_boxed_slice();
+            block[0] = round as u8;
+            block[size - 1] = round as u8;
+            live.push(block);
+        } else {
+            let i = (x >> 16) as usize % live.len();
+            let b = live.swap_remove(i);
+            if b[0] != b[b.len() - 1] {
+                return Err("a heap block was corrupted");
+            }
+        }
     }
-    if preserved { Ok(()) } else { Err("a callee-saved register changed across the trap") }
+    drop(live);
+    let s = mm::stats();
+    // Growth adds free bytes; what was free before must be free again.
+    check(s.heap_free - (s.heap_size - size_before) == free_before, "heap free bytes did not return")
+}
+
+fn timer_interrupt_count<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    let before = irq::count(irq::LINE_TIMER);
+    let t0 = time::ticks();
+    sched::sleep_ms(100);
+    let irqs = irq::count(irq::LINE_TIMER) - before;
+    let ticks = time::ticks() - t0;
+    check((100..=103).contains(&ticks), "100 ms took other than 100..103 ticks")?;
+    // Each interrupt may count several ticks if interrupts were held off.
+    check(irqs >= 50 && irqs <= ticks, "timer interrupt count does not match the ticks")
+}
+
+fn sleep_accuracy<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    let tick_ns = 1_000_000_000 / u64::from(time::hz());
+    for ms in [1u64, 5, 20] {
+        let t0 = time::monotonic_ns();
+        sched::sleep_ms(ms);
+        let took = time::monotonic_ns() - t0;
+        let want = ms * 1_000_000;
+        if took < want || took > want + tick_ns + tick_ns / 2 {
+            println!("selftest:   sleep {ms} ms took {took} ns");
+            return Err("sleep ended outside [d, d + 1 tick]");
+        }
+    }
+    Ok(())
+}
+
+static PREEMPT_SEM: Semaphore = Semaphore::new(0);
+static HIGH_RAN: AtomicBool = AtomicBool::new(false);
+
+fn release_from_irq(_: u32) {
+    PREEMPT_SEM.release();
+}
+
+fn priority_preemption<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    HIGH_RAN.store(false, Ordering::SeqCst);
+    let high = sched::spawn("high", HIGH, sched::DEFAULT_STACK, || {
+        PREEMPT_SEM.acquire(None);
+        HIGH_RAN.store(true, Ordering::SeqCst);
+        0
+    })
+    .map_err(|_| "spawn failed")?;
+    // `high` has run and is blocked on the semaphore.
+    irq::set_soft0_handler(Some(release_from_irq));
+    irq::raise_soft0();
+    // The interrupt was taken at the instruction above; by the time this
+    // task runs again, the woken higher-priority task must have run.
+    let ran = HIGH_RAN.load(Ordering::SeqCst);
+    irq::set_soft0_handler(None);
+    let _ = sched::join(high);
+    check(ran, "the interrupted task resumed before the task the interrupt woke")
+}
+
+fn round_robin_fairness<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    const N: usize = 4;
+    const RUN_NS: u64 = 1_000_000_000;
+    let shares: Arc<[AtomicU64; N]> = Arc::new([const { AtomicU64::new(0) }; N]);
+    // Outrank the spinners while starting them, so they start together.
+    let own = sched::current_priority();
+    sched::set_current_priority(HIGH + 1).map_err(|_| "cannot raise priority")?;
+    let deadline = time::monotonic_ns() + RUN_NS;
+    let mut ids = Vec::new();
+    for i in 0..N {
+        let shares = shares.clone();
+        let id = sched::spawn("spinner", HIGH, sched::DEFAULT_STACK, move || {
+            while time::monotonic_ns() < deadline {
+                core::hint::spin_loop();
+            }
+            shares[i].store(sched::cpu_counts(sched::current()).unwrap_or(0), Ordering::SeqCst);
+            0
+        })
+        .map_err(|_| "spawn failed")?;
+        ids.push(id);
+    }
+    sched::set_current_priority(own).map_err(|_| "cannot restore priority")?;
+    for id in ids {
+        let _ = sched::join(id);
+    }
+    let total: u64 = shares.iter().map(|s| s.load(Ordering::SeqCst)).sum();
+    let fair = total / N as u64;
+    for s in shares.iter() {
+        let got = s.load(Ordering::SeqCst);
+        if got.abs_diff(fair) * 10 > fair {
+            println!(
+                "selftest:   CPU shares (counts): {:?}",
+                shares.iter().map(|s| s.load(Ordering::SeqCst)).collect::<Vec<_>>()
+            );
+            return Err("a task's CPU share is more than 10% off 1/N");
+        }
+    }
+    Ok(())
+}
+
+static WQ: WaitQueue = WaitQueue::new();
+static WOKEN_ORDER: spin::Mutex<Vec<u32>> = spin::Mutex::new(Vec::new());
+
+fn wait_queue_order<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    WOKEN_ORDER.lock().clear();
+    let mut ids = Vec::new();
+    for n in 0..3u32 {
+        let id = sched::spawn("waiter", HIGH, sched::DEFAULT_STACK, move || {
+            let why = WQ.wait_until(None, || false);
+            WOKEN_ORDER.lock().push(n);
+            if why == WakeReason::Woken { 0 } else { 1 }
+        })
+        .map_err(|_| "spawn failed")?;
+        ids.push(id);
+    }
+    check(WQ.len() == 3, "three waiters expected on the queue")?;
+    for _ in 0..3 {
+        WQ.wake_one();
+    }
+    for id in ids {
+        check(matches!(sched::join(id), Ok(ExitStatus::Code(0))), "a waiter was not woken normally")?;
+    }
+    check(*WOKEN_ORDER.lock() == alloc::vec![0, 1, 2], "waiters did not wake in FIFO order")?;
+    let t0 = time::ticks();
+    let why = WQ.wait_until(Some(5), || false);
+    let waited = time::ticks() - t0;
+    check(why == WakeReason::Timeout, "a wait with nobody to wake it did not time out")?;
+    check((5..=7).contains(&waited), "a 5-tick timeout took other than 5..7 ticks")
+}
+
+fn channel_order<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    let ch = Arc::new(Channel::<u32>::new(4));
+    let tx = ch.clone();
+    let producer = sched::spawn("producer", HIGH, sched::DEFAULT_STACK, move || {
+        for i in 0..20 {
+            if tx.send(i, Some(1000)).is_err() {
+                return 1;
+            }
+        }
+        0
+    })
+    .map_err(|_| "spawn failed")?;
+    for i in 0..20 {
+        check(ch.recv(Some(1000)) == Ok(i), "messages arrived out of order")?;
+    }
+    check(sched::join(producer).is_ok(), "producer did not finish")?;
+    check(ch.recv(Some(3)) == Err(RecvError::Timeout), "receive on an empty channel did not time out")?;
+    for i in 0..4 {
+        check(ch.try_send(i).is_ok(), "try_send into a channel with room failed")?;
+    }
+    check(ch.send(99, Some(3)) == Err(SendError::Timeout(99)), "send into a full channel did not time out")
+}
+
+fn mutex_contention<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    const TASKS: u32 = 4;
+    const ROUNDS: u32 = 200;
+    static COUNTER: Mutex<u32> = Mutex::new(0);
+    static INSIDE: AtomicU32 = AtomicU32::new(0);
+    static OVERLAPS: AtomicU32 = AtomicU32::new(0);
+    *COUNTER.lock() = 0;
+    let mut ids = Vec::new();
+    for _ in 0..TASKS {
+        ids.push(
+            sched::spawn("contender", HIGH, sched::DEFAULT_STACK, || {
+                for _ in 0..ROUNDS {
+                    let mut g = COUNTER.lock();
+                    if INSIDE.fetch_add(1, Ordering::SeqCst) != 0 {
+                        OVERLAPS.fetch_add(1, Ordering::SeqCst);
+                    }
+                    let v = *g;
+                    sched::yield_now(); // invite the others in while holding it
+                    *g = v + 1;
+                    INSIDE.fetch_sub(1, Ordering::SeqCst);
+                }
+                0
+            })
+            .map_err(|_| "spawn failed")?,
+        );
+    }
+    for id in ids {
+        let _ = sched::join(id);
+    }
+    check(OVERLAPS.load(Ordering::SeqCst) == 0, "two tasks were inside the mutex at once")?;
+    check(*COUNTER.lock() == TASKS * ROUNDS, "increments were lost")
+}
+
+fn stack_overflow<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    let id = sched::spawn("overflow", HIGH, sched::DEFAULT_STACK, || {
+        crate::bench::overflow_stack(0);
+        0
+    })
+    .map_err(|_| "spawn failed")?;
+    check(matches!(sched::join(id), Ok(ExitStatus::Faulted)), "the overflowing task was not stopped")?;
+    // The kernel is still scheduling: a fresh task runs and exits normally.
+    let ok = sched::spawn("after", HIGH, sched::DEFAULT_STACK, || 7).map_err(|_| "spawn failed")?;
+    check(matches!(sched::join(ok), Ok(ExitStatus::Code(7))), "a task after the overflow did not run")
+}
+
+fn hal_delay<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    use embedded_hal::delay::DelayNs;
+    let mut d = crate::hal::Delay;
+    let t0 = time::monotonic_ns();
+    d.delay_us(300);
+    let short = time::monotonic_ns() - t0;
+    let t0 = time::monotonic_ns();
+    d.delay_ms(5);
+    let long = time::monotonic_ns() - t0;
+    check(short >= 300_000 && short < 2_000_000, "300 us delay out of range")?;
+    check((5_000_000..8_000_000).contains(&long), "5 ms delay out of range")
+}
+
+fn rtc_date<B: Board>(k: &Kernel<B>) -> Result<(), &'static str> {
+    const YEAR_2020: u64 = 1_577_836_800;
+    let a = k.board.rtc().now_ns();
+    sched::sleep_ms(10);
+    let b = k.board.rtc().now_ns();
+    check(a / 1_000_000_000 > YEAR_2020, "RTC reads a date before 2020")?;
+    check(b > a, "RTC did not advance")
 }
 
 /// Runs every case, prints the summary, and ends the emulation.

@@ -1,19 +1,28 @@
-//! The kernel shell (`tianshan>`), on the serial console.
+//! The kernel shell (`tianshan>`), a task reading the serial console.
 
 use crate::board::Board;
-use crate::{KERNEL_VERSION, Kernel};
+use crate::{KERNEL_VERSION, Kernel, bench, console, irq, mm, sched, time};
+use alloc::string::String;
 use tianshan_bootinfo::MemoryKind;
-use tianshan_drivers::{console, print, println};
+use tianshan_drivers::{print, println};
+use tianshan_kcore::date::DateTime;
 use tianshan_shell::{Command, CommandError, HelpList, LineEditor, run_line};
 
 /// The prompt.
 pub const PROMPT: &str = "tianshan> ";
 
-fn commands<B: Board>() -> [Command<Kernel<B>>; 4] {
+fn commands<B: Board>() -> [Command<Kernel<B>>; 11] {
     [
         Command { name: "help", args: "", help: "list commands", run: help::<B> },
         Command { name: "version", args: "", help: "kernel and firmware versions", run: version::<B> },
-        Command { name: "meminfo", args: "", help: "memory map and totals", run: meminfo::<B> },
+        Command { name: "ps", args: "", help: "tasks: priority, state, CPU time, stack use", run: ps::<B> },
+        Command { name: "uptime", args: "", help: "time since reset", run: uptime::<B> },
+        Command { name: "meminfo", args: "", help: "memory map, frames and heap", run: meminfo::<B> },
+        Command { name: "irqs", args: "", help: "interrupt counts per line", run: irqs::<B> },
+        Command { name: "date", args: "", help: "wall-clock time from the RTC", run: date::<B> },
+        Command { name: "bench", args: "", help: "kernel benchmarks, in guest instructions", run: bench_cmd::<B> },
+        Command { name: "crash", args: "badaddr|overflow", help: "test the fault paths", run: crash::<B> },
+        Command { name: "reboot", args: "", help: "reset the machine", run: reboot::<B> },
         Command { name: "poweroff", args: "", help: "power the machine off", run: poweroff::<B> },
     ]
 }
@@ -35,6 +44,46 @@ fn version<B: Board>(k: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandErro
     Ok(())
 }
 
+fn ps<B: Board>(_: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> {
+    no_args(args)?;
+    let hz = time::counter_hz();
+    println!("  {:>3}  {:<16} {:>4}  {:<9} {:>12}  {:>13}", "id", "name", "prio", "state", "cpu (ms)", "stack used");
+    for t in sched::tasks() {
+        let stack = if t.stack_size == 0 {
+            String::from("boot stack")
+        } else {
+            alloc::format!("{}/{}", t.stack_used, t.stack_size)
+        };
+        println!(
+            "  {:>3}  {:<16} {:>4}  {:<9} {:>12}  {:>13}",
+            t.id,
+            t.name(),
+            t.prio,
+            t.state_name(),
+            time::counts_to_ns(t.cpu_counts, hz) / 1_000_000,
+            stack
+        );
+    }
+    Ok(())
+}
+
+fn uptime<B: Board>(_: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> {
+    no_args(args)?;
+    let ns = time::monotonic_ns();
+    let s = ns / 1_000_000_000;
+    println!(
+        "up {}:{:02}:{:02}.{:03} ({} ticks at {} Hz, {} context switches)",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        ns / 1_000_000 % 1000,
+        time::ticks(),
+        time::hz(),
+        sched::switches()
+    );
+    Ok(())
+}
+
 fn meminfo<B: Board>(k: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> {
     no_args(args)?;
     let map = k.boot_info.memory_map();
@@ -47,7 +96,82 @@ fn meminfo<B: Board>(k: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandErro
         map.total(MemoryKind::Firmware) >> 10,
         map.total(MemoryKind::BootInfo) >> 10,
     );
+    let s = mm::stats();
+    println!(
+        "frames: {} free of {} ({} KiB free); heap: {} KiB, {} KiB free",
+        s.free_frames,
+        s.total_frames,
+        s.free_frames * 4,
+        s.heap_size >> 10,
+        s.heap_free >> 10
+    );
     Ok(())
+}
+
+fn irqs<B: Board>(_: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> {
+    no_args(args)?;
+    println!("  {:<12} {:>12}", "line", "count");
+    println!("  {:<12} {:>12}", "timer", irq::count(irq::LINE_TIMER));
+    println!("  {:<12} {:>12}", "soft0", irq::count(irq::LINE_SOFT0));
+    println!("  {:<12} {:>12}", "ipi", irq::count(irq::LINE_IPI));
+    for line in 0..32 {
+        let n = irq::count(line);
+        if n > 0 || line == B::UART_IRQ as usize {
+            let name = if line == B::UART_IRQ as usize { "uart" } else { "" };
+            println!("  {:<12} {:>12}", alloc::format!("io{line} {name}"), n);
+        }
+    }
+    let dropped = console::dropped();
+    if dropped > 0 {
+        println!("  console input bytes dropped (buffer full): {dropped}");
+    }
+    Ok(())
+}
+
+fn date<B: Board>(k: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> {
+    no_args(args)?;
+    let ns = k.board.rtc().now_ns();
+    println!("{}", DateTime::from_unix((ns / 1_000_000_000) as i64));
+    Ok(())
+}
+
+fn bench_cmd<B: Board>(k: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> {
+    no_args(args)?;
+    bench::run_all(k);
+    Ok(())
+}
+
+fn crash<B: Board>(_: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> {
+    match args {
+        [_, "badaddr"] => {
+            println!("crash: loading from an unaligned address");
+            crate::cpu::trap::load_unaligned();
+            Ok(())
+        }
+        [_, "overflow"] => {
+            println!("crash: starting a task that overflows its stack");
+            let id = sched::spawn("overflow", crate::SHELL_PRIORITY, sched::DEFAULT_STACK, || {
+                bench::overflow_stack(0);
+                0
+            })
+            .map_err(|e| {
+                println!("crash: {e}");
+                CommandError::Failed
+            })?;
+            match sched::join(id) {
+                Ok(status) => println!("crash: task {id} ended: {status:?}; the kernel is still running"),
+                Err(e) => println!("crash: {e}"),
+            }
+            Ok(())
+        }
+        _ => Err(CommandError::Usage),
+    }
+}
+
+fn reboot<B: Board>(k: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> {
+    no_args(args)?;
+    println!("rebooting");
+    k.board.reset()
 }
 
 fn poweroff<B: Board>(k: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> {
@@ -56,14 +180,17 @@ fn poweroff<B: Board>(k: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandErr
     k.board.power_off()
 }
 
-/// Runs the shell forever.
+/// Runs the shell forever in the calling task.
 pub fn run<B: Board>(kernel: &Kernel<B>) -> ! {
     let mut ctx = Kernel { board: kernel.board, boot_info: kernel.boot_info.clone() };
     let table = commands::<B>();
     let mut editor = LineEditor::new();
     loop {
         print!("{PROMPT}");
-        let line = editor.read_line(console::try_read, console::write_bytes);
-        run_line(&table, &mut ctx, line, &mut console::Stdout);
+        if crate::PROMPT_COUNTS.load(core::sync::atomic::Ordering::Relaxed) == 0 {
+            crate::PROMPT_COUNTS.store(time::now_counts(), core::sync::atomic::Ordering::Relaxed);
+        }
+        let line = editor.read_line(|| Some(console::read_byte()), console::write_bytes);
+        run_line(&table, &mut ctx, line, &mut tianshan_drivers::console::Stdout);
     }
 }

@@ -72,6 +72,9 @@ fn parse_selftest(transcript: &str) -> Option<Counts> {
 /// Boots the self-test ROM and reads its verdict.
 fn selftest(board: &Board, qemu_bin: &std::path::Path, rom: &std::path::Path) -> Result<Counts> {
     let mut cmd = qemu::command(board, qemu_bin);
+    // Deterministic time: every instruction is 1 ns of virtual time, so
+    // the timing self-tests measure the kernel, not the host's load.
+    cmd.args(["-icount", "shift=0,sleep=off", "-rtc", "clock=vm"]);
     cmd.args(["-serial", "stdio", "-monitor", "none", "-semihosting", "-no-reboot", "-bios"]).arg(rom);
     echo(&cmd);
     let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;

@@ -138,3 +138,62 @@ pub unsafe fn set_ebase(base: u64) {
 pub fn config0() -> u32 {
     mfc0!(16, 0)
 }
+
+/// Sets Status.IE and returns whether it was already set.
+pub fn enable_interrupts() -> bool {
+    let s = status();
+    // SAFETY: the kernel has installed its vectors before it enables
+    // interrupts; enabling them is what this function is for.
+    unsafe { set_status(s | Status::IE) };
+    s.contains(Status::IE)
+}
+
+/// Disables interrupts and returns whether they were enabled, for
+/// `irq_restore`.
+#[inline]
+pub fn irq_save() -> bool {
+    let s = status();
+    if s.contains(Status::IE) {
+        // SAFETY: masking interrupts is always allowed.
+        unsafe { set_status(s - Status::IE) };
+    }
+    s.contains(Status::IE)
+}
+
+/// Re-enables interrupts if `was_enabled`.
+#[inline]
+pub fn irq_restore(was_enabled: bool) {
+    if was_enabled {
+        enable_interrupts();
+    }
+}
+
+/// Cause.IP0: software interrupt 0.
+pub const CAUSE_IP0: u32 = 1 << 8;
+
+/// Sets or clears software interrupt 0 (Cause.IP0), which is pending for
+/// as long as it is set.
+pub fn set_soft_irq0(pending: bool) {
+    let c = cause();
+    let v = if pending { c | CAUSE_IP0 } else { c & !CAUSE_IP0 };
+    // SAFETY: only the software-interrupt bits of Cause are writable.
+    unsafe {
+        asm!(".set push", ".set noat", "mtc0 {0}, $13, 0", "ehb", ".set pop", in(reg) v as u64, options(nomem, nostack))
+    }
+}
+
+/// Sets the interrupt mask bits Status.IM0..IM7 to `mask` (bit k = IPk).
+pub fn set_interrupt_mask(mask: u8) {
+    let s = status();
+    let im = Status::from_bits_retain(u32::from(mask) << 8);
+    let all = Status::from_bits_retain(0xFF << 8);
+    // SAFETY: changing which lines are masked cannot break running code;
+    // the kernel only unmasks lines it has handlers for.
+    unsafe { set_status((s - all) | im) }
+}
+
+/// Clears the first watchpoint (WatchLo, register 18, select 0).
+pub fn clear_watch() {
+    // SAFETY: disabling a watchpoint has no effect on memory.
+    unsafe { asm!(".set push", ".set noat", "dmtc0 $zero, $18, 0", "ehb", ".set pop", options(nomem, nostack)) }
+}

@@ -11,6 +11,8 @@ pub mod addr;
 #[cfg(target_arch = "mips64")]
 pub mod cache;
 #[cfg(target_arch = "mips64")]
+pub mod context;
+#[cfg(target_arch = "mips64")]
 pub mod cp0;
 #[cfg(target_arch = "mips64")]
 pub mod entry;

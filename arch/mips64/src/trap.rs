@@ -257,3 +257,31 @@ pub fn break_preserves_registers() -> bool {
     }
     out == *p
 }
+
+/// Loads from an odd address: raises an address error (AdEL). For testing
+/// the kernel's fault path.
+#[cfg(target_arch = "mips64")]
+pub fn load_unaligned() {
+    let base = core::hint::black_box(0xFFFF_FFFF_8000_1001u64);
+    // SAFETY: the load faults before it reads anything; this exists only
+    // to exercise the fault handler, which does not return here.
+    unsafe { core::arch::asm!("ld $zero, 0({0})", in(reg) base, options(nostack, readonly)) }
+}
+
+/// Issues system call `nr` with argument `arg` (the kernel-task ABI:
+/// v0 = number, a0 = argument, result in v0).
+#[cfg(target_arch = "mips64")]
+pub fn syscall(nr: u64, arg: u64) -> u64 {
+    let ret: u64;
+    // SAFETY: `syscall` traps to the kernel, which returns after it with
+    // the result in v0; the trap path restores every other register from
+    // its frame (k0/k1 aside, which compiled code never uses).
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("$2") nr => ret,
+            in("$4") arg,
+        )
+    }
+    ret
+}

@@ -15,7 +15,9 @@ use tianshan_arch_mips64::{addr, cache, cp0, semihosting};
 use tianshan_bootinfo::Console;
 use tianshan_drivers::console::{self, Uart};
 use tianshan_drivers::fw_cfg::FwCfg;
+use tianshan_drivers::liointc::Liointc;
 use tianshan_drivers::power::PowerControl;
+use tianshan_drivers::rtc::GoldfishRtc;
 use tianshan_firmware::board::{MachineInfo, PhysRange};
 use tianshan_firmware::platform::PlatformError;
 
@@ -33,6 +35,12 @@ pub const FW_CFG_DATA_PA: u64 = 0x1008_0108;
 pub const RAM_HIGH_PA: u64 = 0x8000_0000;
 /// The first 256 MiB of RAM also appear at physical 0 (§5).
 pub const RAM_LOW_ALIAS_SIZE: u64 = 0x1000_0000;
+/// LIOINTC registers (§12), reached through XKPHYS (above 512 MiB).
+pub const LIOINTC_PA: u64 = 0x3FF0_1400;
+/// Goldfish RTC (§10).
+pub const RTC_PA: u64 = 0x1008_1000;
+/// LIOINTC input of the UART (§12).
+pub const UART_IRQ: u32 = 0;
 /// fw_cfg file carrying the kernel command line.
 pub const CMDLINE_FILE: &str = "opt/tianshan/cmdline";
 
@@ -68,9 +76,12 @@ fn install_uart() {
 
 unsafe extern "C" {
     static __rom_end: u8;
+    static __heap_start: u8;
+    static __heap_end: u8;
     static __kernel_start: u8;
     static __kernel_end: u8;
     static __kernel_vectors: u8;
+    static __text_end: u8;
 }
 
 impl QemuLoongson3Virt {
@@ -93,6 +104,10 @@ impl tianshan_firmware::Board for QemuLoongson3Virt {
 
     fn install_console(&self) {
         install_uart();
+    }
+
+    fn heap_range(&self) -> (usize, usize) {
+        (core::ptr::addr_of!(__heap_start) as usize, core::ptr::addr_of!(__heap_end) as usize)
     }
 
     fn console(&self) -> Console {
@@ -188,6 +203,7 @@ fn tianshan_rom_image_align(firmware_len: usize) -> usize {
 
 impl tianshan_kernel::Board for QemuLoongson3Virt {
     const NAME: &'static str = "qemu-loongson3-virt";
+    const UART_IRQ: u32 = UART_IRQ;
 
     fn install_console(&self) {
         install_uart();
@@ -214,6 +230,30 @@ impl tianshan_kernel::Board for QemuLoongson3Virt {
         let start = core::ptr::addr_of!(__kernel_start) as u64;
         let end = core::ptr::addr_of!(__kernel_end) as u64;
         (start - KSEG0, end - KSEG0)
+    }
+
+    fn kernel_text(&self) -> (u64, u64) {
+        (core::ptr::addr_of!(__kernel_start) as u64, core::ptr::addr_of!(__text_end) as u64)
+    }
+
+    fn interrupt_controller(&self) -> Liointc {
+        // SAFETY: LIOINTC_PA is the controller on this machine (§12), the
+        // kernel calls this once, and nothing else programs it.
+        unsafe { Liointc::new(addr::xkphys_uncached(LIOINTC_PA) as usize) }
+    }
+
+    fn interrupt_controller_core(&self, cpu_count: u32, boot_cpu: u32) -> u32 {
+        // QEMU 10.0.2 creates vCPUs in reverse order: the core with
+        // EBase.CPUNum n is wired to LIOINTC core N-1-n (§15.4, verified by
+        // the -smp 2 console test in qemu-tests).
+        let n = cpu_count.clamp(1, tianshan_drivers::liointc::CORES);
+        n - 1 - boot_cpu.min(n - 1)
+    }
+
+    fn rtc(&self) -> GoldfishRtc {
+        // SAFETY: RTC_PA is the goldfish RTC (§10); reading time has no
+        // side effect another user could notice.
+        unsafe { GoldfishRtc::new(kseg1(RTC_PA)) }
     }
 
     fn install_trap_vectors(&self) {

@@ -10,8 +10,11 @@ use tianshan_board_qemu_loongson3_virt::BOARD;
 
 tianshan_arch_mips64::firmware_reset_entry!(main = firmware_main, trap = firmware_trap);
 
+#[global_allocator]
+static HEAP: linked_list_allocator::LockedHeap = linked_list_allocator::LockedHeap::empty();
+
 extern "C" fn firmware_main() -> ! {
-    tianshan_firmware::main(&BOARD)
+    tianshan_firmware::main(&BOARD, &HEAP)
 }
 
 extern "C" fn firmware_trap(frame: &mut TrapFrame) {

@@ -5,10 +5,14 @@
 // The entry macro expands MIPS `global_asm!` (written in the CPU crate) here.
 #![feature(asm_experimental_arch)]
 
-use core::fmt::Write;
+extern crate alloc;
+
 use tianshan_arch_mips64::trap::TrapFrame;
 use tianshan_board_qemu_loongson3_virt::BOARD;
-use tianshan_drivers::console::EmergencyWriter;
+use tianshan_kernel::mm::{HEAP, KernelHeap};
+
+#[global_allocator]
+static ALLOCATOR: &KernelHeap = &HEAP;
 
 tianshan_arch_mips64::kernel_entry!(main = kernel_main, trap = kernel_trap);
 
@@ -22,6 +26,5 @@ extern "C" fn kernel_trap(frame: &mut TrapFrame) {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    let _ = writeln!(EmergencyWriter, "\n*** kernel panic: {info}\n*** kernel halted");
-    tianshan_arch_mips64::halt()
+    tianshan_kernel::trap::panic(&BOARD, info)
 }

@@ -1,0 +1,240 @@
+//! Blocking synchronisation and message passing between tasks: a mutex, a
+//! counting semaphore and a bounded channel, all built on `WaitQueue`.
+//!
+//! Waiters are served first come, first served. Timeouts are in ticks
+//! (`None` waits for ever). None of these may be used from an interrupt
+//! handler except `Semaphore::release` and `Channel::try_send`, which never
+//! block.
+
+use crate::sched::{WaitQueue, WakeReason};
+use alloc::collections::VecDeque;
+use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// A mutex that blocks the waiting task instead of spinning.
+pub struct Mutex<T> {
+    locked: AtomicBool,
+    /// Set by an unlock that handed the (still locked) mutex to the waiter
+    /// it woke; that waiter clears it and owns the lock.
+    handoff: AtomicBool,
+    waiters: WaitQueue,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: the value is only reached through a guard, and only one guard
+// exists at a time (the `locked` flag, changed under the scheduler lock).
+unsafe impl<T: Send> Sync for Mutex<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Send for Mutex<T> {}
+
+/// Holds a `Mutex` locked.
+pub struct MutexGuard<'a, T> {
+    mutex: &'a Mutex<T>,
+}
+
+impl<T> Mutex<T> {
+    /// A new, unlocked mutex.
+    pub const fn new(value: T) -> Self {
+        Mutex {
+            locked: AtomicBool::new(false),
+            handoff: AtomicBool::new(false),
+            waiters: WaitQueue::new(),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// Takes the mutex, waiting as long as it takes.
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        loop {
+            let mut got = false;
+            self.waiters.wait_until(None, || {
+                got = !self.locked.swap(true, Ordering::Acquire);
+                got
+            });
+            if got {
+                return MutexGuard { mutex: self };
+            }
+            // Woken by an unlock: the lock was handed over to us.
+            if self.handoff.swap(false, Ordering::AcqRel) {
+                return MutexGuard { mutex: self };
+            }
+        }
+    }
+}
+
+impl<T> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        // Hand the lock straight to the first waiter (so it cannot be
+        // overtaken), or release it.
+        if !self.mutex.waiters.is_empty() {
+            self.mutex.handoff.store(true, Ordering::Release);
+            if self.mutex.waiters.wake_one() {
+                return;
+            }
+            self.mutex.handoff.store(false, Ordering::Release);
+        }
+        self.mutex.locked.store(false, Ordering::Release);
+    }
+}
+
+impl<T> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard is the only access path while it lives.
+        unsafe { &*self.mutex.value.get() }
+    }
+}
+
+impl<T> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as above, and the guard is borrowed mutably.
+        unsafe { &mut *self.mutex.value.get() }
+    }
+}
+
+/// A counting semaphore.
+pub struct Semaphore {
+    count: AtomicUsize,
+    waiters: WaitQueue,
+}
+
+impl Semaphore {
+    /// A semaphore holding `count` permits.
+    pub const fn new(count: usize) -> Self {
+        Semaphore { count: AtomicUsize::new(count), waiters: WaitQueue::new() }
+    }
+
+    fn try_take(&self) -> bool {
+        self.count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1)).is_ok()
+    }
+
+    /// Takes a permit, waiting at most `timeout` ticks; false on timeout.
+    pub fn acquire(&self, timeout: Option<u64>) -> bool {
+        loop {
+            let mut got = false;
+            let why = self.waiters.wait_until(timeout, || {
+                got = self.try_take();
+                got
+            });
+            if got {
+                return true;
+            }
+            if why == WakeReason::Timeout {
+                return false;
+            }
+        }
+    }
+
+    /// Returns a permit and wakes one waiter (safe in interrupt handlers).
+    pub fn release(&self) {
+        self.count.fetch_add(1, Ordering::AcqRel);
+        self.waiters.wake_one();
+    }
+
+    /// Permits available now.
+    pub fn available(&self) -> usize {
+        self.count.load(Ordering::Acquire)
+    }
+}
+
+/// Why a send failed; the message comes back.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SendError<T> {
+    /// The channel stayed full for the whole timeout.
+    Timeout(T),
+    /// The channel was full (`try_send`).
+    Full(T),
+}
+
+/// Why a receive failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecvError {
+    /// The channel stayed empty for the whole timeout.
+    Timeout,
+}
+
+/// A bounded multi-producer, multi-consumer channel.
+pub struct Channel<T> {
+    queue: spin::Mutex<VecDeque<T>>,
+    capacity: usize,
+    not_empty: WaitQueue,
+    not_full: WaitQueue,
+}
+
+impl<T> Channel<T> {
+    /// A channel holding at most `capacity` messages (at least 1).
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Channel {
+            queue: spin::Mutex::new(VecDeque::with_capacity(capacity)),
+            capacity,
+            not_empty: WaitQueue::new(),
+            not_full: WaitQueue::new(),
+        }
+    }
+
+    /// Sends without blocking.
+    pub fn try_send(&self, msg: T) -> Result<(), SendError<T>> {
+        {
+            let mut q = self.queue.lock();
+            if q.len() == self.capacity {
+                return Err(SendError::Full(msg));
+            }
+            q.push_back(msg);
+        }
+        self.not_empty.wake_one();
+        Ok(())
+    }
+
+    /// Sends, waiting at most `timeout` ticks for room.
+    pub fn send(&self, msg: T, timeout: Option<u64>) -> Result<(), SendError<T>> {
+        let mut msg = Some(msg);
+        loop {
+            let why = self.not_full.wait_until(timeout, || {
+                let mut q = self.queue.lock();
+                if q.len() < self.capacity {
+                    q.push_back(msg.take().expect("message still held"));
+                    true
+                } else {
+                    false
+                }
+            });
+            if msg.is_none() {
+                self.not_empty.wake_one();
+                return Ok(());
+            }
+            if why == WakeReason::Timeout {
+                return Err(SendError::Timeout(msg.take().expect("message still held")));
+            }
+        }
+    }
+
+    /// Receives, waiting at most `timeout` ticks for a message.
+    pub fn recv(&self, timeout: Option<u64>) -> Result<T, RecvError> {
+        loop {
+            let mut got = None;
+            let why = self.not_empty.wait_until(timeout, || {
+                got = self.queue.lock().pop_front();
+                got.is_some()
+            });
+            if let Some(m) = got {
+                self.not_full.wake_one();
+                return Ok(m);
+            }
+            if why == WakeReason::Timeout {
+                return Err(RecvError::Timeout);
+            }
+        }
+    }
+
+    /// Messages waiting.
+    pub fn len(&self) -> usize {
+        self.queue.lock().len()
+    }
+
+    /// True when no message waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

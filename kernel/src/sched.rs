@@ -1,0 +1,798 @@
+//! The scheduler: kernel tasks with fixed priorities, round-robin time
+//! slices within a priority, sleeping, blocking on wait queues, exit and
+//! join.
+//!
+//! * 64 priorities, higher runs first; picking the next task is constant
+//!   time (`tianshan_kcore::ready`). The idle task (priority 0) always
+//!   exists, so there is always something to run.
+//! * A running task is preempted when its slice (`SLICE_TICKS`) runs out
+//!   and another task of its priority is ready, or at once when a task of a
+//!   higher priority becomes ready, whether it was woken by another task or
+//!   by an interrupt (then the switch happens as the trap returns).
+//! * Every task has its own stack from the frame allocator. Its lowest
+//!   `CANARY_BYTES` hold a known pattern, checked each time the task is
+//!   switched away from: a task found to have overflowed is stopped with a
+//!   message and never runs again; the kernel goes on. The rest of the stack
+//!   is filled with `STACK_FILL` so `ps` can report the high-water mark.
+//! * All scheduler state, wait queues included, is under one `IrqLock`.
+//!   `switch_context` runs after that lock is released but with interrupts
+//!   still off; each task's Status (and so its interrupt state) is part of
+//!   its saved context.
+
+use crate::cpu::{addr, context::Context, cp0};
+use crate::irqlock::{IrqGuard, IrqLock};
+use crate::mm::{self, MemoryError};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::fmt;
+use core::sync::atomic::Ordering::Relaxed;
+use tianshan_drivers::console::EmergencyWriter;
+use tianshan_kcore::frames::FRAME_SIZE;
+use tianshan_kcore::ready::{PRIORITIES, ReadyQueues, TaskId};
+use tianshan_kcore::timerq::TimerQueue;
+
+/// Most tasks alive at once (including exited ones not yet joined).
+pub const MAX_TASKS: usize = 256;
+/// Priority of the idle task.
+pub const IDLE_PRIORITY: usize = 0;
+/// Highest priority.
+pub const MAX_PRIORITY: usize = PRIORITIES - 1;
+/// Ticks a task runs before yielding to an equal-priority task.
+pub const SLICE_TICKS: u32 = 10;
+/// Default stack size of a spawned task.
+pub const DEFAULT_STACK: usize = 16 * 1024;
+/// Bytes at the bottom of every stack that hold the canary pattern.
+pub const CANARY_BYTES: usize = 1024;
+const CANARY: u64 = 0x5453_4341_4E41_5259; // "TSCANARY"
+/// Canary words checked on each switch (the highest ones in the zone).
+const CANARY_CHECK_WORDS: usize = 4;
+/// Fill byte of unused stack, for the high-water mark.
+const STACK_FILL: u8 = 0x5A;
+/// Longest task name kept.
+const NAME_LEN: usize = 16;
+
+/// A task's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Waiting in a ready queue.
+    Ready,
+    /// On the CPU.
+    Running,
+    /// In the timer queue.
+    Sleeping,
+    /// On a wait queue (maybe with a timeout).
+    Blocked,
+    /// Finished with an exit code; waiting to be joined.
+    Exited(i32),
+    /// Stopped by the kernel (stack overflow).
+    Faulted,
+}
+
+impl State {
+    fn name(self) -> &'static str {
+        match self {
+            State::Ready => "ready",
+            State::Running => "running",
+            State::Sleeping => "sleeping",
+            State::Blocked => "blocked",
+            State::Exited(_) => "exited",
+            State::Faulted => "faulted",
+        }
+    }
+}
+
+/// Why a wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WakeReason {
+    /// Woken by `wake_one`/`wake_all` (or the sleep ended).
+    Woken,
+    /// The timeout expired first.
+    Timeout,
+}
+
+/// Why `spawn` or `join` failed.
+#[derive(Clone, Copy, Debug)]
+pub enum TaskError {
+    /// No memory for the stack or task record.
+    Memory(MemoryError),
+    /// `MAX_TASKS` tasks exist.
+    TooManyTasks,
+    /// Priority out of range.
+    BadPriority(usize),
+    /// No such task, or it was already joined.
+    NoSuchTask(TaskId),
+    /// Joining yourself.
+    JoinSelf,
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Memory(e) => write!(f, "{e}"),
+            TaskError::TooManyTasks => write!(f, "too many tasks (at most {MAX_TASKS})"),
+            TaskError::BadPriority(p) => write!(f, "priority {p} out of range (0..={MAX_PRIORITY})"),
+            TaskError::NoSuchTask(id) => write!(f, "no task {id} to join"),
+            TaskError::JoinSelf => write!(f, "a task cannot join itself"),
+        }
+    }
+}
+
+/// How a joined task ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// It returned or called `exit` with this code.
+    Code(i32),
+    /// The kernel stopped it (stack overflow).
+    Faulted,
+}
+
+struct Task {
+    name: [u8; NAME_LEN],
+    name_len: usize,
+    prio: usize,
+    state: State,
+    ctx: Context,
+    /// Stack: physical base and size in bytes (0 = the boot stack).
+    stack_pa: u64,
+    stack_base: u64,
+    stack_size: usize,
+    cpu_counts: u64,
+    switched_in: u64,
+    slice_left: u32,
+    wake: WakeReason,
+    /// A timeout for the current wait is in the timer queue.
+    has_timer: bool,
+    /// The wait queue the task is blocked on, for timeouts.
+    blocked_on: *const WaitQueue,
+    joiner: Option<TaskId>,
+    entry: Option<Box<dyn FnOnce() -> i32 + Send>>,
+}
+
+// SAFETY: `blocked_on` is only dereferenced under the scheduler lock while
+// the task is blocked on that (static or longer-lived) queue.
+unsafe impl Send for Task {}
+
+impl Task {
+    fn name(&self) -> &str {
+        core::str::from_utf8(&self.name[..self.name_len]).unwrap_or("?")
+    }
+
+    fn canary_intact(&self) -> bool {
+        if self.stack_base == 0 {
+            return true;
+        }
+        // SAFETY: the bottom CANARY_BYTES of the stack belong to this task
+        // and stay mapped while the task exists.
+        let words = unsafe { core::slice::from_raw_parts(self.stack_base as *const u64, CANARY_BYTES / 8) };
+        // A stack grows down into the zone from its top, so the top words
+        // are overwritten first; checking those keeps every switch cheap.
+        words[words.len() - CANARY_CHECK_WORDS..].iter().all(|&w| w == CANARY)
+    }
+
+    fn high_water(&self) -> usize {
+        if self.stack_base == 0 {
+            return 0;
+        }
+        // SAFETY: the stack is this task's and stays mapped while it exists.
+        let bytes = unsafe { core::slice::from_raw_parts(self.stack_base as *const u8, self.stack_size) };
+        let untouched = bytes[CANARY_BYTES..].iter().take_while(|&&b| b == STACK_FILL).count();
+        self.stack_size - CANARY_BYTES - untouched
+    }
+}
+
+struct Scheduler {
+    tasks: Vec<Option<Box<Task>>>,
+    ready: ReadyQueues<'static>,
+    timers: TimerQueue<MAX_TASKS>,
+    current: TaskId,
+    ticks: u64,
+    dead_stacks: Vec<(u64, usize)>,
+    switches: u64,
+}
+
+static SCHED: IrqLock<Option<Scheduler>> = IrqLock::new(None);
+/// Mirror of `Scheduler::need_resched`, readable without the lock.
+static NEED_RESCHED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+fn set_name(buf: &mut [u8; NAME_LEN], name: &str) -> usize {
+    let n = name.len().min(NAME_LEN);
+    buf[..n].copy_from_slice(&name.as_bytes()[..n]);
+    n
+}
+
+/// Makes the running code task 0 (`name`, on the boot stack) and starts
+/// the idle task. Needs the heap.
+pub fn init(name: &str, prio: usize) -> Result<(), TaskError> {
+    static LINKS: IrqLock<[u32; MAX_TASKS]> = IrqLock::new([0; MAX_TASKS]);
+    let links: &'static mut [u32] = {
+        let mut guard = LINKS.lock();
+        let ptr = guard.as_mut_ptr();
+        drop(guard);
+        // SAFETY: `init` runs once, before any other code can reach LINKS;
+        // from here on only the scheduler (under SCHED) uses this array.
+        unsafe { core::slice::from_raw_parts_mut(ptr, MAX_TASKS) }
+    };
+    let mut boot = Box::new(Task {
+        name: [0; NAME_LEN],
+        name_len: 0,
+        prio,
+        state: State::Running,
+        ctx: Context::default(),
+        stack_pa: 0,
+        stack_base: 0,
+        stack_size: 0,
+        cpu_counts: 0,
+        switched_in: u64::from(cp0::count()),
+        slice_left: SLICE_TICKS,
+        wake: WakeReason::Woken,
+        has_timer: false,
+        blocked_on: core::ptr::null(),
+        joiner: None,
+        entry: None,
+    });
+    boot.name_len = set_name(&mut boot.name, name);
+    let mut tasks = Vec::with_capacity(16);
+    tasks.push(Some(boot));
+    *SCHED.lock() = Some(Scheduler {
+        tasks,
+        ready: ReadyQueues::new(links),
+        timers: TimerQueue::new(),
+        current: 0,
+        ticks: 0,
+        dead_stacks: Vec::new(),
+        switches: 0,
+    });
+    spawn("idle", IDLE_PRIORITY, DEFAULT_STACK, || {
+        loop {
+            crate::cpu::wait_for_interrupt();
+        }
+    })?;
+    Ok(())
+}
+
+/// Renames the running task.
+pub fn rename_current(name: &str) {
+    with(|s| {
+        let cur = s.current;
+        if let Some(t) = s.tasks[cur as usize].as_mut() {
+            t.name_len = set_name(&mut t.name, name);
+        }
+    });
+}
+
+fn with<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
+    let mut g = SCHED.lock();
+    f(g.as_mut().expect("scheduler initialised"))
+}
+
+extern "C" fn task_main(id: u64) -> ! {
+    let entry = with(|s| s.tasks[id as usize].as_mut().and_then(|t| t.entry.take()));
+    cp0::enable_interrupts();
+    let code = entry.map_or(0, |f| f());
+    exit(code)
+}
+
+/// Starts `f` as a new task. Returns its id, for `join`.
+pub fn spawn(
+    name: &str,
+    prio: usize,
+    stack_size: usize,
+    f: impl FnOnce() -> i32 + Send + 'static,
+) -> Result<TaskId, TaskError> {
+    if prio > MAX_PRIORITY {
+        return Err(TaskError::BadPriority(prio));
+    }
+    let stack_size = stack_size.max(2 * CANARY_BYTES).next_multiple_of(FRAME_SIZE as usize);
+    let frames = (stack_size as u64) / FRAME_SIZE;
+    let stack_pa = mm::alloc_frames(frames).map_err(TaskError::Memory)?;
+    let stack_base = addr::cached(stack_pa);
+    // SAFETY: the frames were just allocated for this stack.
+    let stack = unsafe { core::slice::from_raw_parts_mut(stack_base as *mut u8, stack_size) };
+    stack[CANARY_BYTES..].fill(STACK_FILL);
+    for w in stack[..CANARY_BYTES].chunks_exact_mut(8) {
+        w.copy_from_slice(&CANARY.to_ne_bytes());
+    }
+    let mut task = Box::new(Task {
+        name: [0; NAME_LEN],
+        name_len: 0,
+        prio,
+        state: State::Ready,
+        ctx: Context::default(),
+        stack_pa,
+        stack_base,
+        stack_size,
+        cpu_counts: 0,
+        switched_in: 0,
+        slice_left: SLICE_TICKS,
+        wake: WakeReason::Woken,
+        has_timer: false,
+        blocked_on: core::ptr::null(),
+        joiner: None,
+        entry: Some(Box::new(f)),
+    });
+    task.name_len = set_name(&mut task.name, name);
+    // New tasks start with interrupts off; `task_main` turns them on.
+    let status = u64::from((cp0::status() - cp0::Status::IE - cp0::Status::EXL).bits());
+    let mut g = SCHED.lock();
+    let s = g.as_mut().expect("scheduler initialised");
+    let id = match s.tasks.iter().position(Option::is_none) {
+        Some(free) => free,
+        None if s.tasks.len() < MAX_TASKS => {
+            s.tasks.push(None);
+            s.tasks.len() - 1
+        }
+        None => {
+            drop(g);
+            let _ = mm::free_frames(stack_pa, frames);
+            return Err(TaskError::TooManyTasks);
+        }
+    };
+    task.ctx = Context::new_task(
+        task_main,
+        id as u64,
+        stack_base + stack_size as u64,
+        status,
+        crate::cpu::context::current_gp(),
+    );
+    s.tasks[id] = Some(task);
+    make_ready(s, id as TaskId);
+    let preempt = NEED_RESCHED.load(Relaxed);
+    drop(g);
+    if preempt {
+        preempt_point();
+    }
+    Ok(id as TaskId)
+}
+
+fn make_ready(s: &mut Scheduler, id: TaskId) {
+    let cur_prio = s.tasks[s.current as usize].as_ref().map_or(0, |t| t.prio);
+    if let Some(t) = s.tasks[id as usize].as_mut() {
+        t.state = State::Ready;
+        t.blocked_on = core::ptr::null();
+        s.ready.push(id, t.prio);
+        if t.prio > cur_prio {
+            NEED_RESCHED.store(true, Relaxed);
+        }
+    }
+}
+
+/// Picks the next task and switches to it. `requeue`: the current task
+/// stays runnable. Returns when the current task runs again.
+fn switch_away(mut g: IrqGuard<'_, Option<Scheduler>>, requeue: bool) {
+    let s = g.as_mut().expect("scheduler initialised");
+    NEED_RESCHED.store(false, Relaxed);
+    let cur = s.current;
+    // Stacks of tasks that exited earlier are not in use any more.
+    while let Some((pa, size)) = s.dead_stacks.pop() {
+        let _ = mm::free_frames(pa, (size as u64) / FRAME_SIZE);
+    }
+    let now = u64::from(cp0::count());
+    let mut requeue = requeue;
+    {
+        let t = s.tasks[cur as usize].as_mut().expect("current task exists");
+        t.cpu_counts += u64::from((now as u32).wrapping_sub(t.switched_in as u32));
+        if !t.canary_intact() {
+            let _ = core::fmt::write(
+                &mut EmergencyWriter,
+                format_args!(
+                    "\n*** task {} '{}' overflowed its {}-byte stack (canary at {:#x} overwritten): task stopped\n",
+                    cur,
+                    t.name(),
+                    t.stack_size,
+                    t.stack_base
+                ),
+            );
+            t.state = State::Faulted;
+            requeue = false;
+            let joiner = t.joiner.take();
+            if let Some(j) = joiner {
+                make_ready(s, j);
+            }
+        }
+    }
+    let t = s.tasks[cur as usize].as_mut().expect("current task exists");
+    if requeue && t.state == State::Running {
+        t.state = State::Ready;
+        let prio = t.prio;
+        s.ready.push(cur, prio);
+    }
+    let Some((next, _)) = s.ready.pop() else {
+        // Only possible before the idle task exists: keep running.
+        if let Some(t) = s.tasks[cur as usize].as_mut() {
+            t.state = State::Running;
+        }
+        return;
+    };
+    let nt = s.tasks[next as usize].as_mut().expect("ready task exists");
+    nt.state = State::Running;
+    nt.slice_left = SLICE_TICKS;
+    nt.switched_in = now;
+    let to: *const Context = &nt.ctx;
+    s.current = next;
+    if next == cur {
+        return;
+    }
+    s.switches += 1;
+    let from: *mut Context = &mut s.tasks[cur as usize].as_mut().expect("current task exists").ctx;
+    let was_enabled = g.unlock_keep_irqs_off();
+    // SAFETY: interrupts are off; `to` is a context saved by an earlier
+    // switch or built by `spawn`, in a boxed task that is not freed while it
+    // can run; `from` lives in the current task's box, which stays alive
+    // until the task is joined, which cannot happen before it runs again or
+    // exits (and an exited task never resumes).
+    unsafe { crate::cpu::context::switch_context(from, to) };
+    cp0::irq_restore(was_enabled);
+}
+
+/// Gives the CPU to another ready task of equal or higher priority.
+pub fn yield_now() {
+    switch_away(SCHED.lock(), true);
+}
+
+/// Switches if a higher-priority task became ready (task context only).
+pub fn preempt_point() {
+    if !NEED_RESCHED.load(Relaxed) {
+        return;
+    }
+    let g = SCHED.lock();
+    if g.is_some() && NEED_RESCHED.load(Relaxed) {
+        switch_away(g, true);
+    }
+}
+
+/// Called as a trap returns: switches if the interrupt made that necessary.
+pub fn preempt_from_trap() {
+    if !NEED_RESCHED.load(Relaxed) {
+        return;
+    }
+    let g = SCHED.lock();
+    if g.is_some() && NEED_RESCHED.load(Relaxed) {
+        switch_away(g, true);
+    }
+}
+
+/// Sleeps at least `ticks` whole ticks.
+pub fn sleep_ticks(ticks: u64) {
+    let mut g = SCHED.lock();
+    let s = g.as_mut().expect("scheduler initialised");
+    // +1: the current tick is already partly over.
+    let deadline = s.ticks + ticks + 1;
+    let cur = s.current;
+    if s.timers.insert(deadline, cur).is_err() {
+        drop(g);
+        yield_now();
+        return;
+    }
+    s.tasks[cur as usize].as_mut().expect("current task exists").state = State::Sleeping;
+    switch_away(g, false);
+}
+
+/// Sleeps at least `ms` milliseconds (rounded up to whole ticks).
+pub fn sleep_ms(ms: u64) {
+    sleep_ticks(crate::time::ms_to_ticks(ms));
+}
+
+/// Ends the running task with `code`.
+pub fn exit(code: i32) -> ! {
+    let mut g = SCHED.lock();
+    let s = g.as_mut().expect("scheduler initialised");
+    let cur = s.current;
+    let t = s.tasks[cur as usize].as_mut().expect("current task exists");
+    t.state = State::Exited(code);
+    if t.stack_base != 0 {
+        s.dead_stacks.push((t.stack_pa, t.stack_size));
+        t.stack_base = 0;
+    }
+    if let Some(j) = t.joiner.take() {
+        make_ready(s, j);
+    }
+    switch_away(g, false);
+    unreachable!("an exited task was resumed");
+}
+
+/// Waits for task `id` to end and returns how it ended.
+pub fn join(id: TaskId) -> Result<ExitStatus, TaskError> {
+    loop {
+        let mut g = SCHED.lock();
+        let s = g.as_mut().expect("scheduler initialised");
+        if id == s.current {
+            return Err(TaskError::JoinSelf);
+        }
+        let cur = s.current;
+        let Some(t) = s.tasks.get_mut(id as usize).and_then(|t| t.as_mut()) else {
+            return Err(TaskError::NoSuchTask(id));
+        };
+        match t.state {
+            State::Exited(code) => {
+                s.tasks[id as usize] = None;
+                return Ok(ExitStatus::Code(code));
+            }
+            State::Faulted => {
+                if t.stack_base != 0 {
+                    s.dead_stacks.push((t.stack_pa, t.stack_size));
+                }
+                s.tasks[id as usize] = None;
+                return Ok(ExitStatus::Faulted);
+            }
+            _ => {
+                t.joiner = Some(cur);
+                s.tasks[cur as usize].as_mut().expect("current task exists").state = State::Blocked;
+                switch_away(g, false);
+            }
+        }
+    }
+}
+
+/// The running task's id.
+pub fn current() -> TaskId {
+    with(|s| s.current)
+}
+
+/// Context switches so far.
+pub fn switches() -> u64 {
+    with(|s| s.switches)
+}
+
+/// Timer-interrupt hook: wakes expired sleepers, charges the slice.
+pub fn on_tick(ticks: u64) {
+    let mut g = SCHED.lock();
+    let Some(s) = g.as_mut() else { return };
+    s.ticks = ticks;
+    while let Some(t) = s.timers.pop_expired(ticks) {
+        let Some(task) = s.tasks[t.task as usize].as_mut() else { continue };
+        match task.state {
+            State::Sleeping => {
+                task.wake = WakeReason::Woken;
+                make_ready(s, t.task);
+            }
+            State::Blocked => {
+                task.wake = WakeReason::Timeout;
+                task.has_timer = false;
+                let wq = task.blocked_on;
+                if !wq.is_null() {
+                    // SAFETY: a blocked task's queue outlives the wait
+                    // (`WaitQueue::wait` does not return before this).
+                    unsafe { (*wq).remove(t.task) };
+                }
+                make_ready(s, t.task);
+            }
+            _ => {}
+        }
+    }
+    let cur = s.current;
+    let now = u64::from(cp0::count());
+    if let Some(t) = s.tasks[cur as usize].as_mut() {
+        // Charge CPU time every tick, so 32-bit counter deltas never wrap.
+        t.cpu_counts += u64::from((now as u32).wrapping_sub(t.switched_in as u32));
+        t.switched_in = now;
+        t.slice_left = t.slice_left.saturating_sub(1);
+        if t.slice_left == 0 && s.ready.top_priority().is_some_and(|p| p >= t.prio) {
+            NEED_RESCHED.store(true, Relaxed);
+        }
+    }
+}
+
+/// A queue of tasks waiting for something. Wake order is FIFO.
+pub struct WaitQueue {
+    waiters: spin::Mutex<alloc::collections::VecDeque<TaskId>>,
+}
+
+impl Default for WaitQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WaitQueue {
+    /// An empty queue.
+    pub const fn new() -> Self {
+        WaitQueue { waiters: spin::Mutex::new(alloc::collections::VecDeque::new()) }
+    }
+
+    fn remove(&self, id: TaskId) {
+        self.waiters.lock().retain(|&w| w != id);
+    }
+
+    /// Blocks the running task until woken or until `timeout_ticks` pass.
+    /// `ready` is tried first without the scheduler lock, then again under
+    /// it: if it returns true the task does not block. Waking and blocking
+    /// both happen with interrupts off on this single core, so a wake-up
+    /// cannot fall between the check and the block.
+    pub fn wait_until(&self, timeout_ticks: Option<u64>, mut ready: impl FnMut() -> bool) -> WakeReason {
+        if ready() {
+            return WakeReason::Woken;
+        }
+        let mut g = SCHED.lock();
+        if ready() {
+            return WakeReason::Woken;
+        }
+        let s = g.as_mut().expect("scheduler initialised");
+        let cur = s.current;
+        self.waiters.lock().push_back(cur);
+        if let Some(t) = timeout_ticks {
+            let deadline = s.ticks + t + 1;
+            if s.timers.insert(deadline, cur).is_err() {
+                self.remove(cur);
+                return WakeReason::Timeout;
+            }
+        }
+        let t = s.tasks[cur as usize].as_mut().expect("current task exists");
+        t.state = State::Blocked;
+        t.wake = WakeReason::Woken;
+        t.has_timer = timeout_ticks.is_some();
+        t.blocked_on = self;
+        let wake: *const WakeReason = &t.wake;
+        switch_away(g, false);
+        // SAFETY: the running task's record cannot be freed while it runs
+        // (only `join` by another task frees it, after it exited), and the
+        // waker wrote `wake` before making this task ready.
+        unsafe { wake.read_volatile() }
+    }
+
+    /// Wakes the longest waiter; true if there was one.
+    pub fn wake_one(&self) -> bool {
+        // Nobody can start waiting while this runs with interrupts on only
+        // between the two checks below, because waiting happens entirely
+        // with interrupts off; so an empty queue here is really empty.
+        if self.waiters.lock().is_empty() {
+            return false;
+        }
+        let woke = {
+            let mut g = SCHED.lock();
+            let s = g.as_mut().expect("scheduler initialised");
+            let Some(id) = self.waiters.lock().pop_front() else { return false };
+            if let Some(t) = s.tasks[id as usize].as_mut() {
+                t.wake = WakeReason::Woken;
+                if core::mem::take(&mut t.has_timer) {
+                    s.timers.cancel(id);
+                }
+            }
+            make_ready(s, id);
+            true
+        };
+        if woke && !crate::irq::in_interrupt() {
+            preempt_point();
+        }
+        woke
+    }
+
+    /// Wakes every waiter; returns how many.
+    pub fn wake_all(&self) -> usize {
+        let mut n = 0;
+        while self.wake_one() {
+            n += 1;
+        }
+        n
+    }
+
+    /// Number of waiting tasks.
+    pub fn len(&self) -> usize {
+        self.waiters.lock().len()
+    }
+
+    /// True when nobody waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One line of `ps`.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskInfo {
+    /// Id.
+    pub id: TaskId,
+    /// Name (up to 16 bytes).
+    pub name: [u8; NAME_LEN],
+    name_len: usize,
+    /// Priority.
+    pub prio: usize,
+    /// State.
+    pub state: State,
+    /// CPU time in counter units.
+    pub cpu_counts: u64,
+    /// Stack size and deepest use, in bytes (0 for the boot stack).
+    pub stack_size: usize,
+    /// Deepest stack use seen.
+    pub stack_used: usize,
+}
+
+impl TaskInfo {
+    /// The name.
+    pub fn name(&self) -> &str {
+        core::str::from_utf8(&self.name[..self.name_len]).unwrap_or("?")
+    }
+    /// The state's name.
+    pub fn state_name(&self) -> &'static str {
+        self.state.name()
+    }
+}
+
+/// A snapshot of every task, for `ps`.
+pub fn tasks() -> Vec<TaskInfo> {
+    let now = u64::from(cp0::count());
+    with(|s| {
+        let cur = s.current;
+        s.tasks
+            .iter()
+            .enumerate()
+            .filter_map(|(id, t)| t.as_ref().map(|t| (id, t)))
+            .map(|(id, t)| TaskInfo {
+                id: id as TaskId,
+                name: t.name,
+                name_len: t.name_len,
+                prio: t.prio,
+                state: t.state,
+                cpu_counts: t.cpu_counts
+                    + if id as TaskId == cur { u64::from((now as u32).wrapping_sub(t.switched_in as u32)) } else { 0 },
+                stack_size: t.stack_size,
+                stack_used: t.high_water(),
+            })
+            .collect()
+    })
+}
+
+/// CPU time of task `id` in counter units so far.
+pub fn cpu_counts(id: TaskId) -> Option<u64> {
+    tasks().into_iter().find(|t| t.id == id).map(|t| t.cpu_counts)
+}
+
+/// Runs `f` with interrupts off.
+pub fn without_interrupts(f: impl FnOnce()) {
+    let was = cp0::irq_save();
+    f();
+    cp0::irq_restore(was);
+}
+
+/// "id 'name'" of the running task, for fault reports. Takes no lock that
+/// a faulting task might hold: it reads with `try_lock`.
+pub fn current_for_fault() -> FaultTask {
+    FaultTask
+}
+
+/// Display of the running task for fault messages.
+pub struct FaultTask;
+
+impl fmt::Display for FaultTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(guard) = SCHED.try_lock_raw() else { return write!(f, "(scheduler lock held)") };
+        match guard.as_ref() {
+            Some(s) => match s.tasks[s.current as usize].as_ref() {
+                Some(t) => write!(f, "{} '{}'", s.current, t.name()),
+                None => write!(f, "{}", s.current),
+            },
+            None => write!(f, "(before the scheduler started)"),
+        }
+    }
+}
+
+/// Lowest address of the running task's stack (0 for the boot stack).
+pub fn current_stack_base() -> u64 {
+    with(|s| s.tasks[s.current as usize].as_ref().map_or(0, |t| t.stack_base))
+}
+
+/// Changes the running task's priority; yields at once if a ready task now
+/// outranks it.
+pub fn set_current_priority(prio: usize) -> Result<(), TaskError> {
+    if prio > MAX_PRIORITY {
+        return Err(TaskError::BadPriority(prio));
+    }
+    let preempt = with(|s| {
+        let cur = s.current;
+        if let Some(t) = s.tasks[cur as usize].as_mut() {
+            t.prio = prio;
+        }
+        if s.ready.top_priority().is_some_and(|p| p > prio) {
+            NEED_RESCHED.store(true, Relaxed);
+        }
+        NEED_RESCHED.load(Relaxed)
+    });
+    if preempt {
+        preempt_point();
+    }
+    Ok(())
+}
+
+/// The running task's priority.
+pub fn current_priority() -> usize {
+    with(|s| s.tasks[s.current as usize].as_ref().map_or(0, |t| t.prio))
+}
