@@ -65,6 +65,33 @@ pub fn yield_switch() -> u64 {
     insns(end.load(Ordering::Relaxed).saturating_sub(start.load(Ordering::Relaxed))) / switches
 }
 
+/// Block/wake round trip between two tasks through two semaphores.
+pub fn semaphore_round_trip() -> u64 {
+    use crate::ipc::Semaphore;
+    let a = Arc::new((Semaphore::new(0), Semaphore::new(0)));
+    let b = a.clone();
+    let Ok(server) = sched::spawn("bench-sem", BENCH_PRIORITY, sched::DEFAULT_STACK, move || {
+        for _ in 0..ROUNDS {
+            b.0.acquire(None);
+            b.1.release();
+        }
+        0
+    }) else {
+        return 0;
+    };
+    let t0 = time::now_counts();
+    let own = sched::current_priority();
+    let _ = sched::set_current_priority(BENCH_PRIORITY);
+    for _ in 0..ROUNDS {
+        a.0.release();
+        a.1.acquire(None);
+    }
+    let elapsed = time::now_counts() - t0;
+    let _ = sched::set_current_priority(own);
+    let _ = sched::join(server);
+    insns(elapsed) / ROUNDS
+}
+
 /// Send then receive on one task, never blocking: the channel's own cost.
 pub fn channel_uncontended() -> u64 {
     let ch = Channel::<u64>::new(1);
@@ -134,10 +161,13 @@ pub fn interrupt_round_trip() -> u64 {
 /// Cost of one scheduler decision (take the next task, put it back) with
 /// `ready` tasks spread over the priorities.
 pub fn pick_cost(ready: usize) -> u64 {
+    // At least two tasks per used priority in every case, so every case
+    // takes the same branches and only the number of tasks differs.
+    let priorities = (ready / 2).clamp(1, PRIORITIES);
     let mut links = vec![0u32; ready.max(1)];
     let mut q = ReadyQueues::new(&mut links);
     for id in 0..ready {
-        q.push(id as u32, (id * 37) % PRIORITIES);
+        q.push(id as u32, id % priorities);
     }
     let t0 = time::now_counts();
     for _ in 0..ROUNDS {
@@ -162,6 +192,7 @@ pub fn run_all<B: Board>(k: &Kernel<B>) {
         ("yield switch", yield_switch()),
         ("channel round trip", channel_round_trip()),
         ("channel send+recv, no wait", channel_uncontended()),
+        ("semaphore round trip", semaphore_round_trip()),
         ("irq entry+exit", interrupt_round_trip()),
         ("pick, 2 ready", pick_cost(2)),
         ("pick, 64 ready", pick_cost(64)),

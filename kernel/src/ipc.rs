@@ -6,7 +6,7 @@
 //! handler except `Semaphore::release` and `Channel::try_send`, which never
 //! block.
 
-use crate::sched::{WaitQueue, WakeReason};
+use crate::sched::{self, SchedGuard, WaitQueue, WakeReason};
 use alloc::collections::VecDeque;
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
@@ -155,82 +155,96 @@ pub enum RecvError {
 }
 
 /// A bounded multi-producer, multi-consumer channel.
+///
+/// The queue is kept under the scheduler lock, so checking it, waking the
+/// other side and going to sleep are one critical section per operation.
 pub struct Channel<T> {
-    queue: spin::Mutex<VecDeque<T>>,
+    queue: UnsafeCell<VecDeque<T>>,
     capacity: usize,
     not_empty: WaitQueue,
     not_full: WaitQueue,
 }
+
+// SAFETY: the queue is only touched with the scheduler lock held (see
+// `queue`), which serialises every access on this single core.
+unsafe impl<T: Send> Sync for Channel<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Send for Channel<T> {}
 
 impl<T> Channel<T> {
     /// A channel holding at most `capacity` messages (at least 1).
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
         Channel {
-            queue: spin::Mutex::new(VecDeque::with_capacity(capacity)),
+            queue: UnsafeCell::new(VecDeque::with_capacity(capacity)),
             capacity,
             not_empty: WaitQueue::new(),
             not_full: WaitQueue::new(),
         }
     }
 
+    /// The queue; `_g` proves the scheduler lock is held.
+    #[allow(clippy::mut_from_ref)]
+    fn queue(&self, _g: &mut SchedGuard) -> &mut VecDeque<T> {
+        // SAFETY: the caller holds the scheduler lock (the guard borrow),
+        // so no other access to the queue can run at the same time.
+        unsafe { &mut *self.queue.get() }
+    }
+
     /// Sends without blocking.
     pub fn try_send(&self, msg: T) -> Result<(), SendError<T>> {
-        {
-            let mut q = self.queue.lock();
-            if q.len() == self.capacity {
-                return Err(SendError::Full(msg));
-            }
-            q.push_back(msg);
+        let mut g = sched::lock();
+        let q = self.queue(&mut g);
+        if q.len() == self.capacity {
+            return Err(SendError::Full(msg));
         }
-        self.not_empty.wake_one();
+        q.push_back(msg);
+        g.wake_one(&self.not_empty);
         Ok(())
     }
 
     /// Sends, waiting at most `timeout` ticks for room.
     pub fn send(&self, msg: T, timeout: Option<u64>) -> Result<(), SendError<T>> {
-        let mut msg = Some(msg);
+        let mut deadline = None;
         loop {
-            let why = self.not_full.wait_until(timeout, || {
-                let mut q = self.queue.lock();
-                if q.len() < self.capacity {
-                    q.push_back(msg.take().expect("message still held"));
-                    true
-                } else {
-                    false
-                }
-            });
-            if msg.is_none() {
-                self.not_empty.wake_one();
+            let mut g = sched::lock();
+            let q = self.queue(&mut g);
+            if q.len() < self.capacity {
+                q.push_back(msg);
+                g.wake_one(&self.not_empty);
                 return Ok(());
             }
-            if why == WakeReason::Timeout {
-                return Err(SendError::Timeout(msg.take().expect("message still held")));
+            let d = *deadline.get_or_insert_with(|| timeout.map(|t| g.ticks() + t + 1));
+            if g.block_on(&self.not_full, d) == WakeReason::Timeout {
+                return Err(SendError::Timeout(msg));
             }
         }
     }
 
     /// Receives, waiting at most `timeout` ticks for a message.
     pub fn recv(&self, timeout: Option<u64>) -> Result<T, RecvError> {
+        let mut deadline = None;
         loop {
-            let mut got = None;
-            let why = self.not_empty.wait_until(timeout, || {
-                got = self.queue.lock().pop_front();
-                got.is_some()
-            });
-            if let Some(m) = got {
-                self.not_full.wake_one();
+            let mut g = sched::lock();
+            if let Some(m) = self.queue(&mut g).pop_front() {
+                g.wake_one(&self.not_full);
                 return Ok(m);
             }
-            if why == WakeReason::Timeout {
-                return Err(RecvError::Timeout);
+            let d = *deadline.get_or_insert_with(|| timeout.map(|t| g.ticks() + t + 1));
+            if g.block_on(&self.not_empty, d) == WakeReason::Timeout {
+                // A message may have arrived as the timeout fired.
+                let mut g = sched::lock();
+                let m = self.queue(&mut g).pop_front().ok_or(RecvError::Timeout)?;
+                g.wake_one(&self.not_full);
+                return Ok(m);
             }
         }
     }
 
     /// Messages waiting.
     pub fn len(&self) -> usize {
-        self.queue.lock().len()
+        let mut g = sched::lock();
+        self.queue(&mut g).len()
     }
 
     /// True when no message waits.

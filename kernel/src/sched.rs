@@ -203,15 +203,7 @@ fn set_name(buf: &mut [u8; NAME_LEN], name: &str) -> usize {
 /// Makes the running code task 0 (`name`, on the boot stack) and starts
 /// the idle task. Needs the heap.
 pub fn init(name: &str, prio: usize) -> Result<(), TaskError> {
-    static LINKS: IrqLock<[u32; MAX_TASKS]> = IrqLock::new([0; MAX_TASKS]);
-    let links: &'static mut [u32] = {
-        let mut guard = LINKS.lock();
-        let ptr = guard.as_mut_ptr();
-        drop(guard);
-        // SAFETY: `init` runs once, before any other code can reach LINKS;
-        // from here on only the scheduler (under SCHED) uses this array.
-        unsafe { core::slice::from_raw_parts_mut(ptr, MAX_TASKS) }
-    };
+    let links: &'static mut [u32] = alloc::vec![0u32; MAX_TASKS].leak();
     let mut boot = Box::new(Task {
         name: [0; NAME_LEN],
         name_len: 0,
@@ -551,8 +543,8 @@ pub fn on_tick(ticks: u64) {
                 let wq = task.blocked_on;
                 if !wq.is_null() {
                     // SAFETY: a blocked task's queue outlives the wait
-                    // (`WaitQueue::wait` does not return before this).
-                    unsafe { (*wq).remove(t.task) };
+                    // (`block_on` does not return before this).
+                    unsafe { (*wq).remove(s, t.task) };
                 }
                 make_ready(s, t.task);
             }
@@ -573,9 +565,17 @@ pub fn on_tick(ticks: u64) {
 }
 
 /// A queue of tasks waiting for something. Wake order is FIFO.
+///
+/// The list is only touched with the scheduler lock held; `len` mirrors
+/// its length so "is anyone waiting?" needs no lock.
 pub struct WaitQueue {
-    waiters: spin::Mutex<alloc::collections::VecDeque<TaskId>>,
+    waiters: core::cell::UnsafeCell<alloc::collections::VecDeque<TaskId>>,
+    len: core::sync::atomic::AtomicUsize,
 }
+
+// SAFETY: `waiters` is only accessed with the scheduler lock held (which
+// also keeps interrupts off on this single core).
+unsafe impl Sync for WaitQueue {}
 
 impl Default for WaitQueue {
     fn default() -> Self {
@@ -586,11 +586,40 @@ impl Default for WaitQueue {
 impl WaitQueue {
     /// An empty queue.
     pub const fn new() -> Self {
-        WaitQueue { waiters: spin::Mutex::new(alloc::collections::VecDeque::new()) }
+        WaitQueue {
+            waiters: core::cell::UnsafeCell::new(alloc::collections::VecDeque::new()),
+            len: core::sync::atomic::AtomicUsize::new(0),
+        }
     }
 
-    fn remove(&self, id: TaskId) {
-        self.waiters.lock().retain(|&w| w != id);
+    /// The list; the caller holds the scheduler lock (`_s` proves it).
+    #[allow(clippy::mut_from_ref)]
+    fn list(&self, _s: &mut Scheduler) -> &mut alloc::collections::VecDeque<TaskId> {
+        // SAFETY: only reached with the scheduler lock held (the `&mut
+        // Scheduler` borrow comes from its guard), so there is no other
+        // access at the same time.
+        unsafe { &mut *self.waiters.get() }
+    }
+
+    // `len` is only written with the scheduler lock held, so plain loads
+    // and stores suffice (no read-modify-write atomics).
+    fn push(&self, s: &mut Scheduler, id: TaskId) {
+        let list = self.list(s);
+        list.push_back(id);
+        self.len.store(list.len(), Relaxed);
+    }
+
+    fn pop(&self, s: &mut Scheduler) -> Option<TaskId> {
+        let list = self.list(s);
+        let id = list.pop_front();
+        self.len.store(list.len(), Relaxed);
+        id
+    }
+
+    fn remove(&self, s: &mut Scheduler, id: TaskId) {
+        let list = self.list(s);
+        list.retain(|&w| w != id);
+        self.len.store(list.len(), Relaxed);
     }
 
     /// Blocks the running task until woken or until `timeout_ticks` pass.
@@ -602,58 +631,21 @@ impl WaitQueue {
         if ready() {
             return WakeReason::Woken;
         }
-        let mut g = SCHED.lock();
+        let g = lock();
         if ready() {
             return WakeReason::Woken;
         }
-        let s = g.as_mut().expect("scheduler initialised");
-        let cur = s.current;
-        self.waiters.lock().push_back(cur);
-        if let Some(t) = timeout_ticks {
-            let deadline = s.ticks + t + 1;
-            if s.timers.insert(deadline, cur).is_err() {
-                self.remove(cur);
-                return WakeReason::Timeout;
-            }
-        }
-        let t = s.tasks[cur as usize].as_mut().expect("current task exists");
-        t.state = State::Blocked;
-        t.wake = WakeReason::Woken;
-        t.has_timer = timeout_ticks.is_some();
-        t.blocked_on = self;
-        let wake: *const WakeReason = &t.wake;
-        switch_away(g, false);
-        // SAFETY: the running task's record cannot be freed while it runs
-        // (only `join` by another task frees it, after it exited), and the
-        // waker wrote `wake` before making this task ready.
-        unsafe { wake.read_volatile() }
+        let deadline = timeout_ticks.map(|t| g.ticks() + t + 1);
+        g.block_on(self, deadline)
     }
 
     /// Wakes the longest waiter; true if there was one.
     pub fn wake_one(&self) -> bool {
-        // Nobody can start waiting while this runs with interrupts on only
-        // between the two checks below, because waiting happens entirely
-        // with interrupts off; so an empty queue here is really empty.
-        if self.waiters.lock().is_empty() {
+        if self.is_empty() {
             return false;
         }
-        let woke = {
-            let mut g = SCHED.lock();
-            let s = g.as_mut().expect("scheduler initialised");
-            let Some(id) = self.waiters.lock().pop_front() else { return false };
-            if let Some(t) = s.tasks[id as usize].as_mut() {
-                t.wake = WakeReason::Woken;
-                if core::mem::take(&mut t.has_timer) {
-                    s.timers.cancel(id);
-                }
-            }
-            make_ready(s, id);
-            true
-        };
-        if woke && !crate::irq::in_interrupt() {
-            preempt_point();
-        }
-        woke
+        let mut g = lock();
+        g.wake_one(self)
     }
 
     /// Wakes every waiter; returns how many.
@@ -667,12 +659,88 @@ impl WaitQueue {
 
     /// Number of waiting tasks.
     pub fn len(&self) -> usize {
-        self.waiters.lock().len()
+        self.len.load(Relaxed)
     }
 
     /// True when nobody waits.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// The scheduler lock, held: lets code that keeps its own state under the
+/// scheduler lock (channels) check that state, wake and block in one
+/// critical section. Dropping it checks for preemption.
+pub struct SchedGuard {
+    guard: Option<IrqGuard<'static, Option<Scheduler>>>,
+}
+
+/// Takes the scheduler lock.
+pub fn lock() -> SchedGuard {
+    SchedGuard { guard: Some(SCHED.lock()) }
+}
+
+impl SchedGuard {
+    fn s(&mut self) -> &mut Scheduler {
+        self.guard.as_mut().and_then(|g| g.as_mut()).expect("scheduler initialised")
+    }
+
+    /// Current tick count.
+    pub fn ticks(&self) -> u64 {
+        self.guard.as_ref().and_then(|g| g.as_ref()).map_or(0, |s| s.ticks)
+    }
+
+    /// Wakes the longest waiter of `wq`; true if there was one. The switch
+    /// to it, if it outranks the caller, happens when the guard is dropped.
+    pub fn wake_one(&mut self, wq: &WaitQueue) -> bool {
+        let s = self.s();
+        let Some(id) = wq.pop(s) else { return false };
+        if let Some(t) = s.tasks[id as usize].as_mut() {
+            t.wake = WakeReason::Woken;
+            if core::mem::take(&mut t.has_timer) {
+                s.timers.cancel(id);
+            }
+        }
+        make_ready(s, id);
+        true
+    }
+
+    /// Blocks the running task on `wq` until woken or until tick
+    /// `deadline`, releasing the lock while it waits.
+    pub fn block_on(mut self, wq: &WaitQueue, deadline: Option<u64>) -> WakeReason {
+        let s = self.s();
+        let cur = s.current;
+        if let Some(d) = deadline {
+            if d <= s.ticks {
+                return WakeReason::Timeout;
+            }
+            if s.timers.insert(d, cur).is_err() {
+                return WakeReason::Timeout;
+            }
+        }
+        wq.push(s, cur);
+        let t = s.tasks[cur as usize].as_mut().expect("current task exists");
+        t.state = State::Blocked;
+        t.wake = WakeReason::Woken;
+        t.has_timer = deadline.is_some();
+        t.blocked_on = wq;
+        let wake: *const WakeReason = &t.wake;
+        switch_away(self.guard.take().expect("guard held"), false);
+        // SAFETY: the running task's record cannot be freed while it runs
+        // (only `join` by another task frees it, after it exited), and the
+        // waker wrote `wake` before making this task ready.
+        unsafe { wake.read_volatile() }
+    }
+}
+
+impl Drop for SchedGuard {
+    fn drop(&mut self) {
+        if let Some(g) = self.guard.take() {
+            drop(g);
+            if !crate::irq::in_interrupt() {
+                preempt_point();
+            }
+        }
     }
 }
 

@@ -60,6 +60,9 @@ pub struct MachineConfig {
     pub disks: Vec<PathBuf>,
     /// Anything else.
     pub extra: Vec<String>,
+    /// The QEMU binary and the board's machine arguments; `None` reads
+    /// `TIANSHAN_QEMU` and `TIANSHAN_QEMU_ARGS` (set by `cargo xtask test`).
+    pub qemu: Option<(PathBuf, Vec<String>)>,
 }
 
 impl MachineConfig {
@@ -74,16 +77,25 @@ impl MachineConfig {
             fw_cfg_strings: vec![],
             disks: vec![],
             extra: vec![],
+            qemu: None,
         }
     }
 
     /// The command line this configuration runs.
     pub fn command(&self) -> Command {
-        let qemu = std::env::var("TIANSHAN_QEMU").unwrap_or_else(|_| "qemu-system-mips64el".into());
-        let board_args = std::env::var("TIANSHAN_QEMU_ARGS")
-            .unwrap_or_else(|_| "-M loongson3-virt -m 1G -nodefaults -display none".into());
+        let (qemu, board_args) = match &self.qemu {
+            Some((binary, args)) => (binary.clone(), args.clone()),
+            None => (
+                PathBuf::from(std::env::var("TIANSHAN_QEMU").unwrap_or_else(|_| "qemu-system-mips64el".into())),
+                std::env::var("TIANSHAN_QEMU_ARGS")
+                    .unwrap_or_else(|_| "-M loongson3-virt -m 1G -nodefaults -display none".into())
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect(),
+            ),
+        };
         let mut cmd = Command::new(qemu);
-        cmd.args(board_args.split_whitespace());
+        cmd.args(board_args);
         // A later -m overrides the board's default.
         cmd.args(["-m", &self.memory, "-smp", &self.cpus.to_string()]);
         cmd.args(["-serial", "stdio", "-monitor", "none", "-semihosting", "-no-reboot"]);

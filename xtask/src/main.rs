@@ -3,6 +3,7 @@
 //! Every cargo and QEMU command it runs is echoed first (prefixed `$`), so
 //! it can be copied and run by hand.
 
+mod bench;
 mod board;
 mod build;
 mod qemu;
@@ -20,6 +21,7 @@ commands:
                                   build, then boot the ROM in QEMU on this terminal
   test [--board NAME]             host tests, in-kernel self-tests, QEMU tests
   check                           rustfmt and clippy, host and target
+  bench kernel [--board NAME]     kernel benchmarks in guest instructions (QEMU -icount)
   install-qemu [--board NAME]     install the board's QEMU if it is missing
 
 The default board is qemu-loongson3-virt.";
@@ -94,6 +96,11 @@ fn run() -> Result<()> {
             test::run(&board::load(&o.board)?)
         }
         "check" => build::check(&board::load(board::DEFAULT)?),
+        "bench" => {
+            let Some((what, rest)) = rest.split_first() else { fail!("usage: cargo xtask bench <kernel>") };
+            let o = parse(rest)?;
+            bench::run(&board::load(&o.board)?, what)
+        }
         "install-qemu" => {
             let o = parse(rest)?;
             qemu::ensure_installed(&board::load(&o.board)?).map(|_| ())
