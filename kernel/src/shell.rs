@@ -144,8 +144,8 @@ fn bench_cmd<B: Board>(k: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandEr
 fn crash<B: Board>(_: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> {
     match args {
         [_, "badaddr"] => {
-            println!("crash: loading from an unaligned address");
-            crate::cpu::trap::load_unaligned();
+            println!("crash: loading from unmapped address {:#x}", crate::cpu::trap::UNMAPPED_TEST_ADDRESS);
+            crate::cpu::trap::load_unmapped();
             Ok(())
         }
         [_, "overflow"] => {

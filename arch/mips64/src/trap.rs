@@ -258,14 +258,21 @@ pub fn break_preserves_registers() -> bool {
     out == *p
 }
 
-/// Loads from an odd address: raises an address error (AdEL). For testing
-/// the kernel's fault path.
+/// Address `load_unmapped` reads: in the user segment, which has no TLB
+/// entries in Tianshan, so any access misses.
+pub const UNMAPPED_TEST_ADDRESS: u64 = 0x10;
+
+/// Loads from an unmapped user address: raises a TLB miss on load. For
+/// testing the kernel's fault path. (An unaligned load would not do:
+/// QEMU lets Loongson-3 cores load unaligned data without trapping.)
 #[cfg(target_arch = "mips64")]
-pub fn load_unaligned() {
-    let base = core::hint::black_box(0xFFFF_FFFF_8000_1001u64);
+pub fn load_unmapped() {
+    let addr = core::hint::black_box(UNMAPPED_TEST_ADDRESS);
+    let _value: u64;
     // SAFETY: the load faults before it reads anything; this exists only
-    // to exercise the fault handler, which does not return here.
-    unsafe { core::arch::asm!("ld $zero, 0({0})", in(reg) base, options(nostack, readonly)) }
+    // to exercise the fault handler, which does not return here. The
+    // result goes to a real register because QEMU drops loads into $zero.
+    unsafe { core::arch::asm!("ld {1}, 0({0})", in(reg) addr, out(reg) _value, options(nostack, readonly)) }
 }
 
 /// Issues system call `nr` with argument `arg` (the kernel-task ABI:
