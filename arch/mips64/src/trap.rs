@@ -191,33 +191,6 @@ impl fmt::Display for RegisterDump<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    extern crate std;
-    use super::*;
-    use std::string::ToString;
-
-    #[test]
-    fn decodes_cause() {
-        let frame = TrapFrame { cause: (7 << 2) | CAUSE_BD, ..Default::default() };
-        assert_eq!(frame.exc_code(), Ok(ExcCode::Dbe));
-        assert!(frame.in_delay_slot());
-        let frame = TrapFrame { cause: 31 << 2, ..Default::default() };
-        assert_eq!(frame.exc_code(), Err(UnknownExcCode(31)));
-    }
-
-    #[test]
-    fn dump_names_cause_and_registers() {
-        let mut frame = TrapFrame { cause: 4 << 2, epc: 0x8020_1234, badvaddr: 0x9000, ..Default::default() };
-        frame.gpr[29] = 0xFFFF_FFFF_8FFF_FF00;
-        let text = RegisterDump(&frame).to_string();
-        assert!(text.starts_with("exception: address error on load/fetch (ExcCode 4)"), "{text}");
-        assert!(text.contains("badvaddr 0x0000000000009000"), "{text}");
-        assert!(text.contains("  sp 0xffffffff8fffff00"), "{text}");
-        assert_eq!(text.lines().count(), 2 + 8 + 1);
-    }
-}
-
 /// Values the break self-test loads into callee-saved registers.
 #[cfg(target_arch = "mips64")]
 const BREAK_TEST_PATTERN: [u64; 8] = [
@@ -291,4 +264,31 @@ pub fn syscall(nr: u64, arg: u64) -> u64 {
         )
     }
     ret
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn decodes_cause() {
+        let frame = TrapFrame { cause: (7 << 2) | CAUSE_BD, ..Default::default() };
+        assert_eq!(frame.exc_code(), Ok(ExcCode::Dbe));
+        assert!(frame.in_delay_slot());
+        let frame = TrapFrame { cause: 31 << 2, ..Default::default() };
+        assert_eq!(frame.exc_code(), Err(UnknownExcCode(31)));
+    }
+
+    #[test]
+    fn dump_names_cause_and_registers() {
+        let mut frame = TrapFrame { cause: 4 << 2, epc: 0x8020_1234, badvaddr: 0x9000, ..Default::default() };
+        frame.gpr[29] = 0xFFFF_FFFF_8FFF_FF00;
+        let text = RegisterDump(&frame).to_string();
+        assert!(text.starts_with("exception: address error on load/fetch (ExcCode 4)"), "{text}");
+        assert!(text.contains("badvaddr 0x0000000000009000"), "{text}");
+        assert!(text.contains("  sp 0xffffffff8fffff00"), "{text}");
+        assert_eq!(text.lines().count(), 2 + 8 + 1);
+    }
 }
