@@ -191,27 +191,51 @@ impl<T> Channel<T> {
         unsafe { &mut *self.queue.get() }
     }
 
+    /// Delivers `msg` straight to a blocked receiver, if one waits (the
+    /// queue is then empty): no queueing, and the receiver needs no second
+    /// look at the queue when it wakes.
+    fn hand_over(&self, g: &mut SchedGuard, msg: T) -> Result<(), T> {
+        match g.wake_one_slot(&self.not_empty) {
+            Some(slot) if !slot.is_null() => {
+                // SAFETY: every task blocked on `not_empty` registered a
+                // pointer to its own `Option<T>` for this channel's `T`
+                // (`recv`), which stays valid until it runs again, and it
+                // cannot run before this guard is dropped.
+                unsafe { *(slot as *mut Option<T>) = Some(msg) };
+                Ok(())
+            }
+            _ => Err(msg),
+        }
+    }
+
     /// Sends without blocking.
     pub fn try_send(&self, msg: T) -> Result<(), SendError<T>> {
         let mut g = sched::lock();
+        let msg = match self.hand_over(&mut g, msg) {
+            Ok(()) => return Ok(()),
+            Err(msg) => msg,
+        };
         let q = self.queue(&mut g);
         if q.len() == self.capacity {
             return Err(SendError::Full(msg));
         }
         q.push_back(msg);
-        g.wake_one(&self.not_empty);
         Ok(())
     }
 
     /// Sends, waiting at most `timeout` ticks for room.
     pub fn send(&self, msg: T, timeout: Option<u64>) -> Result<(), SendError<T>> {
         let mut deadline = None;
+        let mut msg = msg;
         loop {
             let mut g = sched::lock();
+            msg = match self.hand_over(&mut g, msg) {
+                Ok(()) => return Ok(()),
+                Err(msg) => msg,
+            };
             let q = self.queue(&mut g);
             if q.len() < self.capacity {
                 q.push_back(msg);
-                g.wake_one(&self.not_empty);
                 return Ok(());
             }
             let d = *deadline.get_or_insert_with(|| timeout.map(|t| g.ticks() + t + 1));
@@ -224,6 +248,7 @@ impl<T> Channel<T> {
     /// Receives, waiting at most `timeout` ticks for a message.
     pub fn recv(&self, timeout: Option<u64>) -> Result<T, RecvError> {
         let mut deadline = None;
+        let mut slot: Option<T> = None;
         loop {
             let mut g = sched::lock();
             if let Some(m) = self.queue(&mut g).pop_front() {
@@ -231,7 +256,11 @@ impl<T> Channel<T> {
                 return Ok(m);
             }
             let d = *deadline.get_or_insert_with(|| timeout.map(|t| g.ticks() + t + 1));
-            if g.block_on(&self.not_empty, d) == WakeReason::Timeout {
+            let why = g.block_on_slot(&self.not_empty, d, (&mut slot as *mut Option<T>).cast());
+            if let Some(m) = slot.take() {
+                return Ok(m);
+            }
+            if why == WakeReason::Timeout {
                 // A message may have arrived as the timeout fired.
                 let mut g = sched::lock();
                 let m = self.queue(&mut g).pop_front().ok_or(RecvError::Timeout)?;

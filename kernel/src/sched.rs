@@ -142,6 +142,8 @@ struct Task {
     wake: WakeReason,
     /// A timeout for the current wait is in the timer queue.
     has_timer: bool,
+    /// Where a waker may deliver a value directly (channel receivers).
+    slot: *mut u8,
     /// The wait queue the task is blocked on, for timeouts.
     blocked_on: *const WaitQueue,
     joiner: Option<TaskId>,
@@ -218,6 +220,7 @@ pub fn init(name: &str, prio: usize) -> Result<(), TaskError> {
         slice_left: SLICE_TICKS,
         wake: WakeReason::Woken,
         has_timer: false,
+        slot: core::ptr::null_mut(),
         blocked_on: core::ptr::null(),
         joiner: None,
         entry: None,
@@ -298,6 +301,7 @@ pub fn spawn(
         slice_left: SLICE_TICKS,
         wake: WakeReason::Woken,
         has_timer: false,
+        slot: core::ptr::null_mut(),
         blocked_on: core::ptr::null(),
         joiner: None,
         entry: Some(Box::new(f)),
@@ -540,6 +544,7 @@ pub fn on_tick(ticks: u64) {
             State::Blocked => {
                 task.wake = WakeReason::Timeout;
                 task.has_timer = false;
+                task.slot = core::ptr::null_mut();
                 let wq = task.blocked_on;
                 if !wq.is_null() {
                     // SAFETY: a blocked task's queue outlives the wait
@@ -703,6 +708,39 @@ impl SchedGuard {
         }
         make_ready(s, id);
         true
+    }
+
+    /// Wakes the longest waiter of `wq` and returns the delivery slot it
+    /// registered with `block_on_slot` (null if it gave none). The caller
+    /// writes into the slot before dropping the guard.
+    pub fn wake_one_slot(&mut self, wq: &WaitQueue) -> Option<*mut u8> {
+        if wq.is_empty() {
+            return None;
+        }
+        let s = self.s();
+        let id = wq.pop(s)?;
+        let mut slot = core::ptr::null_mut();
+        if let Some(t) = s.tasks[id as usize].as_mut() {
+            t.wake = WakeReason::Woken;
+            slot = core::mem::replace(&mut t.slot, core::ptr::null_mut());
+            if core::mem::take(&mut t.has_timer) {
+                s.timers.cancel(id);
+            }
+        }
+        make_ready(s, id);
+        Some(slot)
+    }
+
+    /// `block_on`, registering `slot` where a waker may deliver a value
+    /// (see `wake_one_slot`). `slot` must stay valid until this returns.
+    pub fn block_on_slot(mut self, wq: &WaitQueue, deadline: Option<u64>, slot: *mut u8) -> WakeReason {
+        let s = self.s();
+        let cur = s.current;
+        if let Some(t) = s.tasks[cur as usize].as_mut() {
+            t.slot = slot;
+        }
+        // The waker (`wake_one_slot`) or the timeout (`on_tick`) clears it.
+        self.block_on(wq, deadline)
     }
 
     /// Blocks the running task on `wq` until woken or until tick
