@@ -7,6 +7,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod console;
+pub mod ecam;
 pub mod fw_cfg;
 pub mod liointc;
 pub mod power;

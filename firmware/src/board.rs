@@ -3,6 +3,7 @@
 
 use crate::platform::PlatformError;
 use tianshan_bootinfo::Console;
+use tianshan_drivers::ecam::Ecam;
 
 /// A physical address range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,11 +25,20 @@ pub struct MachineInfo {
     pub cpu_hz: u64,
 }
 
+/// Where PCI devices may be placed, and how their interrupts arrive.
+#[derive(Clone, Copy, Debug)]
+pub struct PciWindows {
+    /// Memory window `[base, end)` (bus address = CPU physical address).
+    pub mem: (u64, u64),
+    /// I/O port window `[base, end)`.
+    pub io: (u64, u64),
+}
+
 /// A board the firmware can run on.
 pub trait Board: Sync {
     /// Board name, as in `boards/<name>`.
     const NAME: &'static str;
-    /// RAM the firmware itself occupies (.data, .bss, stack).
+    /// RAM the firmware itself occupies (.data, .bss, heap, stack).
     const FIRMWARE_RAM: PhysRange;
     /// RAM reserved for what the firmware hands to the kernel.
     const HANDOFF_RAM: PhysRange;
@@ -45,9 +55,14 @@ pub trait Board: Sync {
     fn machine_info(&self) -> Result<MachineInfo, PlatformError>;
     /// The usable RAM ranges for `ram_size` bytes of RAM, each byte once.
     fn ram_ranges(&self, ram_size: u64, out: &mut dyn FnMut(PhysRange));
-    /// Copies the user's kernel command line (if the machine supplies one)
-    /// into `buf`; returns its length, or `Ok(0)` when there is none.
-    fn kernel_cmdline(&self, buf: &mut [u8]) -> Result<usize, PlatformError>;
+    /// Size of the fw_cfg file `name`, if the machine has one.
+    fn fw_cfg_size(&self, name: &str) -> Result<Option<u32>, PlatformError>;
+    /// Reads the fw_cfg file `name` into the start of `buf`; returns its size.
+    fn fw_cfg_read(&self, name: &str, buf: &mut [u8]) -> Result<usize, PlatformError>;
+    /// Calls `f(name, size)` for each fw_cfg file.
+    fn fw_cfg_list(&self, f: &mut dyn FnMut(&str, u32)) -> Result<(), PlatformError>;
+    /// The PCIe configuration space, if the board has one (called once).
+    fn pci(&self) -> Option<(Ecam, PciWindows)>;
     /// The boot flash as mapped, and the offset of its payload directory.
     fn rom(&self) -> (&'static [u8], usize);
     /// A cached virtual address through which `pa` can be read and written.

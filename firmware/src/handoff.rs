@@ -7,27 +7,24 @@
 use crate::FIRMWARE_VERSION;
 use crate::board::Board;
 use crate::loader::BootError;
-use crate::platform::{Platform, PlatformError};
+use crate::platform::Platform;
 use crate::timing::Timeline;
 use tianshan_bootinfo::{BootInfoWriter, HANDOFF_MAGIC, MAX_BLOCK_SIZE, Phase};
 use tianshan_drivers::println;
 use tianshan_elf::LoadPlan;
 
-/// Largest command line buffer the firmware keeps on its stack.
-const CMDLINE_BUF: usize = 4096;
-
 /// Writes the boot info for `plan` and enters the kernel. Returns only on
 /// failure, before anything irreversible.
-pub fn enter_kernel<B: Board>(board: &B, platform: &Platform, plan: &LoadPlan, timeline: &mut Timeline) -> BootError {
-    let mut cmdline_buf = [0u8; CMDLINE_BUF];
-    let limit = B::MAX_CMDLINE.min(CMDLINE_BUF);
-    let cmdline = match board.kernel_cmdline(&mut cmdline_buf[..limit]) {
-        Ok(len) => match core::str::from_utf8(&cmdline_buf[..len]) {
-            Ok(s) => s,
-            Err(_) => return BootError::Cmdline(PlatformError::CmdlineNotUtf8),
-        },
-        Err(e) => return BootError::Cmdline(e),
-    };
+pub fn enter_kernel<B: Board>(
+    board: &B,
+    platform: &Platform,
+    plan: &LoadPlan,
+    cmdline: &str,
+    timeline: &mut Timeline,
+) -> BootError {
+    if cmdline.len() >= B::MAX_CMDLINE {
+        return BootError::CmdlineTooLong { len: cmdline.len(), max: B::MAX_CMDLINE - 1 };
+    }
     timeline.mark(Phase::Handoff, board.counter());
 
     let block_va = board.phys_to_virt(B::HANDOFF_RAM.base);

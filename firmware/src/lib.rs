@@ -8,6 +8,8 @@
 //! |------------|--------------|-----------------------------------------|
 //! | reset      | (board)      | a console                               |
 //! | platform   | `platform`   | `Platform`: RAM, CPUs, clock, memory map|
+//! | devices    | `devices`    | the PCI device table                    |
+//! | boot mgr   | `bootmgr`    | a kernel image and command line         |
 //! | loader     | `loader`     | a `LoadPlan` copied into RAM            |
 //! | handoff    | `handoff`    | the boot-info block, then the jump      |
 //!
@@ -15,11 +17,16 @@
 //! (`shell`), which can retry the boot, show the memory map or power off.
 #![no_std]
 
+extern crate alloc;
+
 pub mod board;
+pub mod bootmgr;
+pub mod devices;
 pub mod fatal;
 pub mod handoff;
 pub mod loader;
 pub mod platform;
+pub mod scratch;
 pub mod shell;
 pub mod timing;
 
@@ -60,8 +67,13 @@ pub fn main<B: Board>(board: &'static B, heap: &linked_list_allocator::LockedHea
     timeline.mark(Phase::Platform, board.counter());
     platform.print_summary();
 
-    let err = loader::boot_embedded(board, platform, &mut timeline);
-    println!("boot: {err}");
-    println!("No bootable kernel; entering the firmware shell.");
+    devices::init(board);
+    bootmgr::load_config(board);
+    timeline.mark(Phase::Devices, board.counter());
+
+    match bootmgr::autoboot(board, platform, &mut timeline) {
+        bootmgr::Outcome::Cancelled => {}
+        bootmgr::Outcome::Exhausted => println!("No bootable kernel; entering the firmware shell."),
+    }
     shell::run(board, Some(platform), &timeline)
 }

@@ -11,20 +11,34 @@ use crate::timing::Timeline;
 use core::fmt;
 use tianshan_bootinfo::{Phase, WriteError};
 use tianshan_drivers::println;
-use tianshan_elf::{ElfError, LoadPlan};
+use tianshan_elf::LoadPlan;
 use tianshan_rom_image::{Directory, PayloadKind, RomError};
 
 /// Why a boot attempt failed. Each variant names where the kernel came from.
 #[derive(Clone, Copy, Debug)]
 pub enum BootError {
+    /// The source has nothing to boot.
+    NotPresent(&'static str),
+    /// Disks cannot be booted by this firmware build.
+    NoDiskSupport,
+    /// The machine-description device failed.
+    Platform(PlatformError),
+    /// The file is larger than the scratch RAM.
+    TooLarge { size: usize, room: usize },
+    /// fw_cfg delivered fewer bytes than the file's size.
+    ShortRead { read: usize, size: usize },
+    /// A gzip-compressed kernel could not be decompressed.
+    Gzip(tianshan_gzip::GzipError),
+    /// The command line is longer than the boot info can carry.
+    CmdlineTooLong { len: usize, max: usize },
+    /// The command line is not UTF-8.
+    CmdlineNotUtf8,
     /// The ROM's payload directory or a payload is damaged.
     Rom(RomError),
     /// The ROM carries no kernel.
     NoKernel,
-    /// The kernel image was refused.
-    Elf { source: &'static str, error: ElfError },
-    /// The command line could not be read.
-    Cmdline(PlatformError),
+    /// The kernel image was refused (the reason was printed with its source).
+    Refused,
     /// The boot-info block could not be written.
     BootInfo(WriteError),
 }
@@ -32,10 +46,23 @@ pub enum BootError {
 impl fmt::Display for BootError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            BootError::NotPresent(what) => write!(f, "{what}"),
+            BootError::NoDiskSupport => {
+                write!(f, "this firmware build has no disk driver (virtio-blk is not supported yet)")
+            }
+            BootError::Platform(e) => write!(f, "{e}"),
+            BootError::TooLarge { size, room } => {
+                write!(f, "kernel file of {size} bytes does not fit the {room}-byte load area")
+            }
+            BootError::ShortRead { read, size } => write!(f, "read {read} of {size} bytes"),
+            BootError::Gzip(e) => write!(f, "{e}"),
+            BootError::CmdlineTooLong { len, max } => {
+                write!(f, "kernel command line is {len} bytes, at most {max} allowed")
+            }
+            BootError::CmdlineNotUtf8 => write!(f, "kernel command line is not valid UTF-8"),
             BootError::Rom(e) => write!(f, "boot ROM: {e}"),
             BootError::NoKernel => write!(f, "boot ROM: no kernel payload in the ROM image"),
-            BootError::Elf { source, error } => write!(f, "{source}: {error}"),
-            BootError::Cmdline(e) => write!(f, "{e}"),
+            BootError::Refused => write!(f, "kernel refused"),
             BootError::BootInfo(e) => write!(f, "{e}"),
         }
     }
@@ -50,20 +77,35 @@ impl From<RomError> for BootError {
 /// Name of the embedded kernel as boot messages show it.
 pub const EMBEDDED_KERNEL: &str = "rom:kernel";
 
-/// Boots the kernel embedded in the ROM image. Returns only on failure.
-pub fn boot_embedded<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline) -> BootError {
-    let image = match embedded_kernel(board) {
-        Ok(image) => image,
-        Err(e) => return e,
-    };
-    timeline.mark(Phase::BootManager, board.counter());
-    match load(board, platform, EMBEDDED_KERNEL, image) {
+/// Validates, loads and enters `image` (from `source`) with `cmdline`.
+/// Returns only on failure.
+pub fn boot_image<B: Board>(
+    board: &B,
+    platform: &Platform,
+    source: &str,
+    image: &[u8],
+    cmdline: &str,
+    timeline: &mut Timeline,
+) -> BootError {
+    match load(board, platform, source, image) {
         Ok(plan) => {
             timeline.mark(Phase::Loader, board.counter());
-            handoff::enter_kernel(board, platform, &plan, timeline)
+            handoff::enter_kernel(board, platform, &plan, cmdline, timeline)
         }
         Err(e) => e,
     }
+}
+
+/// The kernel itself: `file` as it is, or decompressed into `out` if it is
+/// gzip-compressed.
+pub fn unpack<'a>(file: &'a [u8], out: &'a mut [u8]) -> Result<&'a [u8], BootError> {
+    if !tianshan_gzip::is_gzip(file) {
+        return Ok(file);
+    }
+    let mut state = alloc::boxed::Box::new(tianshan_gzip::new_state());
+    let n = tianshan_gzip::gunzip(file, out, &mut state).map_err(BootError::Gzip)?;
+    println!("loader: gzip image, {} bytes decompressed to {n}", file.len());
+    Ok(&out[..n])
 }
 
 /// The embedded kernel's bytes, after the ROM directory and CRC checks.
@@ -75,14 +117,11 @@ pub fn embedded_kernel<B: Board>(board: &B) -> Result<&'static [u8], BootError> 
 }
 
 /// Validates `image` and copies it into RAM; returns the plan it followed.
-pub fn load<B: Board>(
-    board: &B,
-    platform: &Platform,
-    source: &'static str,
-    image: &[u8],
-) -> Result<LoadPlan, BootError> {
-    let plan = tianshan_elf::validate(image, |va| board.virt_to_phys(va), &platform.memory_map)
-        .map_err(|error| BootError::Elf { source, error })?;
+pub fn load<B: Board>(board: &B, platform: &Platform, source: &str, image: &[u8]) -> Result<LoadPlan, BootError> {
+    let plan = tianshan_elf::validate(image, |va| board.virt_to_phys(va), &platform.memory_map).map_err(|error| {
+        println!("boot: {source}: {error}");
+        BootError::Refused
+    })?;
     let (lo, hi) = plan.phys_span();
     println!(
         "loader: {source}: {} bytes, {} segment{}, {lo:#x}..{hi:#x}, entry {:#x}",

@@ -2,6 +2,7 @@
 //! map that marks what the firmware itself and the handoff area occupy.
 
 use crate::board::{Board, PhysRange};
+use crate::scratch::{MAX_SCRATCH, Scratch};
 use core::fmt;
 use tianshan_bootinfo::{MemoryKind, MemoryMap, MemoryMapError};
 use tianshan_drivers::println;
@@ -54,9 +55,15 @@ pub struct Platform {
     pub cpu_hz: u64,
     /// Counter (CP0 Count) frequency in Hz.
     pub counter_hz: u64,
-    /// RAM with the firmware's and the handoff area's ranges carved out.
+    /// RAM with the firmware's, the handoff area's and the scratch
+    /// region's ranges carved out.
     pub memory_map: MemoryMap,
+    /// RAM for loading boot files.
+    pub scratch: Scratch,
 }
+
+/// Scratch regions are whole MiB.
+const SCRATCH_ALIGN: u64 = 1 << 20;
 
 /// Least RAM the firmware accepts: its own area must lie inside RAM.
 fn minimum_ram<B: Board>() -> u64 {
@@ -79,12 +86,23 @@ pub fn init<B: Board>(board: &B) -> Result<Platform, PlatformError> {
     result?;
     memory_map.carve(B::FIRMWARE_RAM.base, B::FIRMWARE_RAM.size, MemoryKind::Firmware)?;
     memory_map.carve(B::HANDOFF_RAM.base, B::HANDOFF_RAM.size, MemoryKind::BootInfo)?;
+    // Scratch: the top of the highest usable region, at most half of it.
+    let top = *memory_map
+        .regions()
+        .iter()
+        .rfind(|r| r.kind == MemoryKind::Usable)
+        .ok_or(PlatformError::TooLittleRam { ram_size: info.ram_size, minimum: minimum_ram::<B>() })?;
+    let size = (top.size / 2).min(MAX_SCRATCH) & !(SCRATCH_ALIGN - 1);
+    let base = (top.base + top.size - size) & !(SCRATCH_ALIGN - 1);
+    memory_map.carve(base, top.base + top.size - base, MemoryKind::Firmware)?;
+    let scratch = Scratch::new(board, base, top.base + top.size - base);
     Ok(Platform {
         ram_size: info.ram_size,
         cpu_count: info.cpu_count,
         cpu_hz: info.cpu_hz,
         counter_hz: board.counter_hz(info.cpu_hz),
         memory_map,
+        scratch,
     })
 }
 

@@ -1,15 +1,25 @@
-//! The firmware shell (`tianshan-fw>`): where a failed boot lands.
+//! The firmware shell (`tianshan-fw>`): where a failed or cancelled boot
+//! lands. PMON-style commands; every bad argument gets the usage line.
 
-use crate::FIRMWARE_VERSION;
 use crate::board::Board;
-use crate::loader;
+use crate::bootmgr::{self, FWCFG_CONFIG};
 use crate::platform::Platform;
 use crate::timing::Timeline;
+use crate::{FIRMWARE_VERSION, devices};
+use alloc::string::String;
+use spin::Mutex;
+use tianshan_bootcfg::config::{self, BootSource};
+use tianshan_bootinfo::MemoryKind;
 use tianshan_drivers::{console, print, println};
-use tianshan_shell::{Command, CommandError, HelpList, LineEditor, run_line};
+use tianshan_shell::{Command, CommandError, HelpList, LineEditor, parse_u64, run_line};
 
 /// The prompt.
 pub const PROMPT: &str = "tianshan-fw> ";
+/// Default and largest `d` lengths.
+const DUMP_DEFAULT: u64 = 256;
+const DUMP_MAX: u64 = 64 * 1024;
+/// Bytes per `d` line.
+const DUMP_LINE: u64 = 16;
 
 /// What the commands can see.
 pub struct Ctx<B: 'static> {
@@ -18,20 +28,34 @@ pub struct Ctx<B: 'static> {
     timeline: Timeline,
 }
 
-fn commands<B: Board>() -> [Command<Ctx<B>>; 7] {
+fn commands<B: Board>() -> [Command<Ctx<B>>; 16] {
     [
         Command { name: "help", args: "", help: "list commands", run: help::<B> },
         Command { name: "version", args: "", help: "firmware version and board", run: version::<B> },
         Command { name: "memmap", args: "", help: "physical memory map", run: memmap::<B> },
+        Command { name: "devls", args: "", help: "devices found (PCI)", run: devls::<B> },
+        Command { name: "lspci", args: "", help: "same as devls", run: devls::<B> },
+        Command { name: "fwcfg", args: "", help: "list QEMU fw_cfg files", run: fwcfg::<B> },
+        Command { name: "d", args: "<phys-addr> [length]", help: "hex dump RAM", run: dump::<B> },
+        Command { name: "m", args: "<phys-addr> <u32>", help: "write a 32-bit word to RAM", run: modify::<B> },
+        Command { name: "printenv", args: "", help: "boot settings in force", run: printenv::<B> },
+        Command { name: "setenv", args: "<key> <value...>", help: "change a boot setting", run: setenv::<B> },
+        Command { name: "bootorder", args: "[source,...]", help: "show or set the boot order", run: bootorder::<B> },
+        Command { name: "boot", args: "[fwcfg|disk|rom]", help: "boot (all sources in order, or one)", run: boot::<B> },
         Command { name: "timing", args: "", help: "time spent in each boot phase", run: timing::<B> },
-        Command { name: "boot", args: "", help: "boot the kernel in the ROM image", run: boot::<B> },
         Command { name: "reset", args: "", help: "reset the machine", run: reset::<B> },
         Command { name: "poweroff", args: "", help: "power the machine off", run: poweroff::<B> },
+        Command { name: "?", args: "", help: "same as help", run: help::<B> },
     ]
 }
 
 fn no_args(args: &[&str]) -> Result<(), CommandError> {
     if args.len() == 1 { Ok(()) } else { Err(CommandError::Usage) }
+}
+
+fn failed(msg: core::fmt::Arguments<'_>) -> Result<(), CommandError> {
+    println!("{msg}");
+    Err(CommandError::Failed)
 }
 
 fn help<B: Board>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
@@ -46,16 +70,200 @@ fn version<B: Board>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> 
     Ok(())
 }
 
+fn platform<B: Board>(ctx: &Ctx<B>, cmd: &str) -> Result<&'static Platform, CommandError> {
+    ctx.platform.ok_or_else(|| {
+        println!("{cmd}: memory was not sized (the platform phase failed)");
+        CommandError::Failed
+    })
+}
+
 fn memmap<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
     no_args(args)?;
-    match ctx.platform {
-        Some(p) => p.print_memory_map(),
-        None => {
-            println!("memmap: memory was not sized (platform phase failed)");
-            return Err(CommandError::Failed);
-        }
+    platform(ctx, "memmap")?.print_memory_map();
+    Ok(())
+}
+
+fn devls<B: Board>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
+    no_args(args)?;
+    match devices::pci() {
+        Some(e) => print!("{}", e.devices),
+        None => println!("no PCI devices (no PCI host, or discovery did not run)"),
     }
     Ok(())
+}
+
+fn fwcfg<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
+    no_args(args)?;
+    let mut n = 0;
+    let r = ctx.board.fw_cfg_list(&mut |name, size| {
+        println!("  {size:>10}  {name}");
+        n += 1;
+    });
+    match r {
+        Ok(()) => {
+            println!("{n} files");
+            Ok(())
+        }
+        Err(e) => failed(format_args!("fwcfg: {e}")),
+    }
+}
+
+/// The memory-map region holding `[pa, pa + len)` entirely, if any.
+fn ram_region(p: &Platform, pa: u64, len: u64) -> Option<MemoryKind> {
+    let end = pa.checked_add(len)?;
+    p.memory_map.regions().iter().find(|r| r.base <= pa && end <= r.base + r.size).map(|r| r.kind)
+}
+
+fn number(cmd: &str, what: &str, s: &str) -> Result<u64, CommandError> {
+    parse_u64(s).map_err(|_| {
+        println!("{cmd}: {what} '{s}' is not a number (decimal or 0x hex)");
+        CommandError::Failed
+    })
+}
+
+fn dump<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
+    let (addr, len) = match args {
+        [_, a] => (number("d", "address", a)?, DUMP_DEFAULT),
+        [_, a, l] => (number("d", "address", a)?, number("d", "length", l)?),
+        _ => return Err(CommandError::Usage),
+    };
+    if len == 0 || len > DUMP_MAX {
+        return failed(format_args!("d: length {len} is outside 1..={DUMP_MAX}"));
+    }
+    let p = platform(ctx, "d")?;
+    if ram_region(p, addr, len).is_none() {
+        return failed(format_args!(
+            "d: {addr:#x}..{:#x} is not inside one RAM region (see memmap); device space is not read",
+            addr.saturating_add(len)
+        ));
+    }
+    let va = ctx.board.phys_to_virt(addr);
+    // SAFETY: the range lies inside one RAM region of the memory map and
+    // the cached window maps all RAM; reading RAM has no side effects.
+    let bytes = unsafe { core::slice::from_raw_parts(va as *const u8, len as usize) };
+    for (i, line) in bytes.chunks(DUMP_LINE as usize).enumerate() {
+        print!("{:010x}:", addr + i as u64 * DUMP_LINE);
+        for b in line {
+            print!(" {b:02x}");
+        }
+        print!("{:width$}  ", "", width = 3 * (DUMP_LINE as usize - line.len()));
+        for &b in line {
+            print!("{}", if (0x20..0x7F).contains(&b) { b as char } else { '.' });
+        }
+        println!();
+    }
+    Ok(())
+}
+
+fn modify<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
+    let [_, a, v] = args else { return Err(CommandError::Usage) };
+    let addr = number("m", "address", a)?;
+    let value = number("m", "value", v)?;
+    let Ok(value) = u32::try_from(value) else {
+        return failed(format_args!("m: value {value:#x} does not fit in 32 bits"));
+    };
+    if addr % 4 != 0 {
+        return failed(format_args!("m: address {addr:#x} is not 4-byte aligned"));
+    }
+    let p = platform(ctx, "m")?;
+    match ram_region(p, addr, 4) {
+        Some(MemoryKind::Usable) | Some(MemoryKind::BootInfo) => {}
+        Some(kind) => return failed(format_args!("m: {addr:#x} is {} memory; refusing to change it", kind.name())),
+        None => return failed(format_args!("m: {addr:#x} is not RAM (see memmap)")),
+    }
+    let va = ctx.board.phys_to_virt(addr);
+    // SAFETY: an aligned word inside usable or boot-info RAM, which the
+    // firmware itself does not use for its own state.
+    unsafe { (va as *mut u32).write_volatile(value) };
+    println!("{addr:#010x} <- {value:#010x}");
+    Ok(())
+}
+
+/// The configuration text, with every `setenv` appended as a line, so
+/// later settings override earlier ones exactly as in the file.
+static ENV_TEXT: Mutex<String> = Mutex::new(String::new());
+
+fn printenv<B: Board>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
+    no_args(args)?;
+    let c = bootmgr::settings();
+    println!("bootdelay = {}", c.boot_delay_seconds);
+    print!("bootorder = ");
+    for (i, s) in c.boot_order.as_slice().iter().enumerate() {
+        print!("{}{}", if i == 0 { "" } else { "," }, s.name());
+    }
+    println!();
+    match c.default_entry {
+        Some(config::DefaultEntry::Index(i)) => println!("default   = {i}"),
+        Some(config::DefaultEntry::Title(t)) => println!("default   = {t}"),
+        None => println!("default   = (none)"),
+    }
+    println!("cmdline   = {}", c.cmdline.unwrap_or(""));
+    println!("console   = {}", c.console.name());
+    println!("(from {FWCFG_CONFIG} and setenv; changes last until reset)");
+    Ok(())
+}
+
+fn apply_setting(key: &str, value: &str) -> Result<(), CommandError> {
+    let mut text = ENV_TEXT.lock();
+    let mut candidate = text.clone();
+    candidate.push_str(key);
+    candidate.push_str(" = ");
+    candidate.push_str(value);
+    candidate.push('\n');
+    let line = candidate.lines().count();
+    let leaked: &'static str = String::leak(candidate.clone());
+    let parsed = config::parse(leaked);
+    if let Some(d) = parsed.diagnostics.iter().find(|d| d.line == line) {
+        println!("setenv: {}", d.problem);
+        return Err(CommandError::Failed);
+    }
+    *text = candidate;
+    bootmgr::set_settings(parsed.value);
+    Ok(())
+}
+
+fn setenv<B: Board>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
+    if args.len() < 3 {
+        return Err(CommandError::Usage);
+    }
+    let mut value = String::new();
+    for (i, w) in args[2..].iter().enumerate() {
+        if i > 0 {
+            value.push(' ');
+        }
+        value.push_str(w);
+    }
+    apply_setting(args[1], &value)
+}
+
+fn bootorder<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
+    match args {
+        [_] => printenv(ctx, &["printenv"]).map(|_| ()),
+        [_, order] => apply_setting("bootorder", order),
+        _ => Err(CommandError::Usage),
+    }
+}
+
+fn boot<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
+    let p = platform(ctx, "boot")?;
+    let mut timeline = Timeline::start(ctx.board.counter());
+    match args {
+        [_] => {
+            for &source in bootmgr::settings().boot_order.as_slice() {
+                let err = bootmgr::boot_source(ctx.board, p, source, &mut timeline);
+                println!("boot: {}: {err}", source.name());
+            }
+            Err(CommandError::Failed)
+        }
+        [_, name] => match BootSource::from_name(name) {
+            Some(source) => {
+                let err = bootmgr::boot_source(ctx.board, p, source, &mut timeline);
+                failed(format_args!("boot: {}: {err}", source.name()))
+            }
+            None => failed(format_args!("boot: unknown source '{name}' (fwcfg, disk or rom)")),
+        },
+        _ => Err(CommandError::Usage),
+    }
 }
 
 fn timing<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
@@ -69,18 +277,6 @@ fn timing<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError>
         prev = t;
     }
     Ok(())
-}
-
-fn boot<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
-    no_args(args)?;
-    let Some(platform) = ctx.platform else {
-        println!("boot: memory was not sized (platform phase failed)");
-        return Err(CommandError::Failed);
-    };
-    let mut timeline = Timeline::start(ctx.board.counter());
-    let err = loader::boot_embedded(ctx.board, platform, &mut timeline);
-    println!("boot: {err}");
-    Err(CommandError::Failed)
 }
 
 fn reset<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {

@@ -13,6 +13,9 @@ use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+/// fw_cfg name of the firmware configuration.
+pub const CONFIG_FILE: &str = "opt/tianshan/config";
+
 /// Default deadline for one `expect`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -66,7 +69,8 @@ pub struct MachineConfig {
 }
 
 impl MachineConfig {
-    /// Boots `rom` with 1 GiB and one CPU.
+    /// Boots `rom` with 1 GiB and one CPU, and a firmware configuration
+    /// of `bootdelay=0` (no countdown), which a test may replace.
     pub fn rom(rom: impl AsRef<Path>) -> Self {
         MachineConfig {
             rom: Some(rom.as_ref().to_path_buf()),
@@ -74,11 +78,18 @@ impl MachineConfig {
             memory: "1G".into(),
             cpus: 1,
             fw_cfg_files: vec![],
-            fw_cfg_strings: vec![],
+            fw_cfg_strings: vec![(CONFIG_FILE.into(), "bootdelay=0".into())],
             disks: vec![],
             extra: vec![],
             qemu: None,
         }
+    }
+
+    /// Replaces the firmware configuration with the file at `path`.
+    pub fn config_file(&mut self, path: PathBuf) {
+        self.fw_cfg_strings.retain(|(n, _)| n != CONFIG_FILE);
+        self.fw_cfg_files.retain(|(n, _)| n != CONFIG_FILE);
+        self.fw_cfg_files.push((CONFIG_FILE.into(), path));
     }
 
     /// The command line this configuration runs.

@@ -87,7 +87,7 @@ fn flipped_bit_in_the_flash() {
     let entry = Directory::parse(&rom, dir_offset).expect("good ROM").find(PayloadKind::Kernel).expect("kernel");
     rom[entry.offset as usize + 1000] ^= 0x04;
     let path = scratch_file("flipped_bit_in_the_flash", "firmware.rom", &rom);
-    expect_refusal(&path, "boot: boot ROM: payload 0 is corrupt: CRC-32 0x");
+    expect_refusal(&path, "boot: rom: boot ROM: payload 0 is corrupt: CRC-32 0x");
 }
 
 #[test]
@@ -96,5 +96,5 @@ fn flash_without_a_directory() {
     let mut rom = vec![0xFF; image("firmware.rom").len()];
     rom[..firmware.len()].copy_from_slice(&firmware);
     let path = scratch_file("flash_without_a_directory", "firmware.rom", &rom);
-    expect_refusal(&path, "boot: boot ROM: no payload directory at ROM offset 0x");
+    expect_refusal(&path, "boot: rom: boot ROM: no payload directory at ROM offset 0x");
 }

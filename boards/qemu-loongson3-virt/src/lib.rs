@@ -14,11 +14,12 @@ use spin::{Mutex, Once};
 use tianshan_arch_mips64::{addr, cache, cp0, semihosting};
 use tianshan_bootinfo::Console;
 use tianshan_drivers::console::{self, Uart};
+use tianshan_drivers::ecam::Ecam;
 use tianshan_drivers::fw_cfg::FwCfg;
 use tianshan_drivers::liointc::Liointc;
 use tianshan_drivers::power::PowerControl;
 use tianshan_drivers::rtc::GoldfishRtc;
-use tianshan_firmware::board::{MachineInfo, PhysRange};
+use tianshan_firmware::board::{MachineInfo, PciWindows, PhysRange};
 use tianshan_firmware::platform::PlatformError;
 
 /// 16550 UART, byte registers one apart (§9).
@@ -41,8 +42,15 @@ pub const LIOINTC_PA: u64 = 0x3FF0_1400;
 pub const RTC_PA: u64 = 0x1008_1000;
 /// LIOINTC input of the UART (§12).
 pub const UART_IRQ: u32 = 0;
-/// fw_cfg file carrying the kernel command line.
-pub const CMDLINE_FILE: &str = "opt/tianshan/cmdline";
+/// PCIe ECAM base (§14.1): buses 0..31, 1 MiB each.
+pub const ECAM_PA: u64 = 0x1A00_0000;
+/// Buses the ECAM window covers.
+pub const ECAM_BUSES: u16 = 32;
+/// PCI memory window (bus address = CPU address), §14.1.
+pub const PCI_MEM_WINDOW: (u64, u64) = (0x4000_0000, 0x8000_0000);
+/// PCI I/O ports the firmware assigns: from 0x4000, as Linux's device tree
+/// for this machine expects (ports below are legacy ISA), §14.1.
+pub const PCI_IO_WINDOW: (u64, u64) = (0x4000, 0x1_0000);
 
 /// The board. One static instance; its devices are created on first use.
 pub struct QemuLoongson3Virt {
@@ -133,15 +141,29 @@ impl tianshan_firmware::Board for QemuLoongson3Virt {
         }
     }
 
-    fn kernel_cmdline(&self, buf: &mut [u8]) -> Result<usize, PlatformError> {
+    fn fw_cfg_size(&self, name: &str) -> Result<Option<u32>, PlatformError> {
+        Ok(self.fw_cfg()?.lock().find(name).map(|f| f.size))
+    }
+
+    fn fw_cfg_read(&self, name: &str, buf: &mut [u8]) -> Result<usize, PlatformError> {
         let mut fw_cfg = self.fw_cfg()?.lock();
-        let Some(file) = fw_cfg.find(CMDLINE_FILE) else { return Ok(0) };
-        if file.size as usize >= buf.len() {
-            return Err(PlatformError::CmdlineTooLong { len: u64::from(file.size), max: buf.len() });
-        }
-        fw_cfg
-            .read_file(&file, buf)
-            .map_err(|_| PlatformError::CmdlineTooLong { len: u64::from(file.size), max: buf.len() })
+        let file = fw_cfg.find(name).ok_or(PlatformError::NoMachineInfo("fw_cfg file disappeared"))?;
+        fw_cfg.read_file(&file, buf).map_err(|_| PlatformError::NoMachineInfo("fw_cfg file larger than its buffer"))
+    }
+
+    fn fw_cfg_list(&self, f: &mut dyn FnMut(&str, u32)) -> Result<(), PlatformError> {
+        self.fw_cfg()?.lock().for_each_file(|file| {
+            f(file.name(), file.size);
+            true
+        });
+        Ok(())
+    }
+
+    fn pci(&self) -> Option<(Ecam, PciWindows)> {
+        // SAFETY: the ECAM window of this machine (§14.1), reached through
+        // KSEG1 (it lies below 512 MiB); the firmware calls this once.
+        let ecam = unsafe { Ecam::new(kseg1(ECAM_PA), ECAM_BUSES) };
+        Some((ecam, PciWindows { mem: PCI_MEM_WINDOW, io: PCI_IO_WINDOW }))
     }
 
     fn rom(&self) -> (&'static [u8], usize) {

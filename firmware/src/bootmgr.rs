@@ -1,0 +1,196 @@
+//! Boot manager: the configuration, the countdown, and the ordered boot
+//! options.
+//!
+//! Sources, tried in `bootorder` (default `fwcfg,disk,rom`):
+//!
+//! * `fwcfg`: `opt/tianshan/kernel` from QEMU's fw_cfg;
+//! * `disk`: boot entries on a disk;
+//! * `rom`: the kernel embedded in the ROM image.
+//!
+//! The command line is `opt/tianshan/cmdline` when the machine has that
+//! fw_cfg file (like QEMU's own `-append`), else the configured `cmdline`.
+//!
+//! A source that has nothing to boot, or whose kernel is refused, is
+//! reported in one line and the next is tried; when none is left the
+//! caller runs the shell. The configuration comes from
+//! `opt/tianshan/config` (format: `tianshan_bootcfg::config`); bad lines
+//! are reported with their line numbers and the good ones still apply.
+
+use crate::board::Board;
+use crate::loader::{self, BootError, EMBEDDED_KERNEL};
+use crate::platform::Platform;
+use crate::timing::Timeline;
+use alloc::string::String;
+use alloc::vec;
+use spin::Mutex;
+use tianshan_bootcfg::config::{self, BootSource, FirmwareConfig};
+use tianshan_bootinfo::Phase;
+use tianshan_drivers::{console, print, println};
+
+/// fw_cfg file: the kernel to boot.
+pub const FWCFG_KERNEL: &str = "opt/tianshan/kernel";
+/// fw_cfg file: the kernel command line.
+pub const FWCFG_CMDLINE: &str = "opt/tianshan/cmdline";
+/// fw_cfg file: the firmware configuration.
+pub const FWCFG_CONFIG: &str = "opt/tianshan/config";
+/// Longest configuration file read.
+const MAX_CONFIG: u32 = 64 * 1024;
+
+static SETTINGS: Mutex<Option<FirmwareConfig<'static>>> = Mutex::new(None);
+
+/// The settings in force (the configuration, as changed by `setenv`).
+pub fn settings() -> FirmwareConfig<'static> {
+    SETTINGS.lock().unwrap_or_default()
+}
+
+/// Replaces the settings in force.
+pub fn set_settings(c: FirmwareConfig<'static>) {
+    *SETTINGS.lock() = Some(c);
+}
+
+/// Reads and applies `opt/tianshan/config`, reporting bad lines.
+pub fn load_config<B: Board>(board: &B) {
+    let text: &'static [u8] = match board.fw_cfg_size(FWCFG_CONFIG) {
+        Ok(Some(size)) if size > MAX_CONFIG => {
+            println!("config: {FWCFG_CONFIG} is {size} bytes, more than {MAX_CONFIG}; using defaults");
+            b""
+        }
+        Ok(Some(size)) => {
+            let mut buf = vec![0u8; size as usize];
+            match board.fw_cfg_read(FWCFG_CONFIG, &mut buf) {
+                Ok(n) => {
+                    buf.truncate(n);
+                    buf.leak()
+                }
+                Err(e) => {
+                    println!("config: cannot read {FWCFG_CONFIG}: {e}; using defaults");
+                    b""
+                }
+            }
+        }
+        Ok(None) | Err(_) => b"",
+    };
+    let parsed = config::parse_bytes(text);
+    for d in parsed.diagnostics.iter() {
+        println!("config: {FWCFG_CONFIG} {d}");
+    }
+    if parsed.diagnostics.overflowed() > 0 {
+        println!("config: {} more problems not shown", parsed.diagnostics.overflowed());
+    }
+    set_settings(parsed.value);
+}
+
+/// How autoboot ended (when it returns at all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A key was pressed during the countdown.
+    Cancelled,
+    /// Every source was tried and none booted.
+    Exhausted,
+}
+
+/// Counts down `bootdelay` seconds; true if a key interrupted it.
+fn countdown<B: Board>(board: &B, platform: &Platform, seconds: u32) -> bool {
+    print!("autoboot in {seconds} s; press any key for the firmware shell ");
+    let per_second = platform.counter_hz.max(1);
+    for left in (1..=seconds).rev() {
+        let start = board.counter();
+        while u64::from(board.counter().wrapping_sub(start)) < per_second {
+            if console::try_read().is_some() {
+                println!();
+                println!("autoboot cancelled");
+                return true;
+            }
+        }
+        print!("{} ", left - 1);
+    }
+    println!();
+    false
+}
+
+/// Tries every source in order. Returns only if nothing booted.
+pub fn autoboot<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline) -> Outcome {
+    let cfg = settings();
+    if cfg.boot_delay_seconds > 0 && countdown(board, platform, cfg.boot_delay_seconds) {
+        return Outcome::Cancelled;
+    }
+    for &source in cfg.boot_order.as_slice() {
+        let err = boot_source(board, platform, source, timeline);
+        println!("boot: {}: {err}", source.name());
+    }
+    Outcome::Exhausted
+}
+
+/// Boots from `source`. Returns only on failure.
+pub fn boot_source<B: Board>(board: &B, platform: &Platform, source: BootSource, timeline: &mut Timeline) -> BootError {
+    match source {
+        BootSource::FwCfg => boot_fwcfg(board, platform, timeline),
+        BootSource::Rom => boot_rom(board, platform, timeline),
+        BootSource::Disk => BootError::NoDiskSupport,
+    }
+}
+
+fn configured_cmdline() -> String {
+    String::from(settings().cmdline.unwrap_or(""))
+}
+
+fn fwcfg_cmdline<B: Board>(board: &B) -> Result<String, BootError> {
+    let Some(size) = board.fw_cfg_size(FWCFG_CMDLINE).map_err(BootError::Platform)? else {
+        return Ok(configured_cmdline());
+    };
+    if size as usize >= B::MAX_CMDLINE {
+        return Err(BootError::CmdlineTooLong { len: size as usize, max: B::MAX_CMDLINE - 1 });
+    }
+    let mut buf = vec![0u8; size as usize];
+    let n = board.fw_cfg_read(FWCFG_CMDLINE, &mut buf).map_err(BootError::Platform)?;
+    buf.truncate(n);
+    String::from_utf8(buf).map_err(|_| BootError::CmdlineNotUtf8)
+}
+
+fn boot_fwcfg<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline) -> BootError {
+    let size = match board.fw_cfg_size(FWCFG_KERNEL) {
+        Ok(Some(size)) => size as usize,
+        Ok(None) => return BootError::NotPresent("no opt/tianshan/kernel in fw_cfg"),
+        Err(e) => return BootError::Platform(e),
+    };
+    let cmdline = match fwcfg_cmdline(board) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let mut scratch = platform.scratch;
+    let buf = scratch.take();
+    if size > buf.len() {
+        return BootError::TooLarge { size, room: buf.len() };
+    }
+    let (file, rest) = buf.split_at_mut(size);
+    match board.fw_cfg_read(FWCFG_KERNEL, file) {
+        Ok(n) if n == size => {}
+        Ok(n) => return BootError::ShortRead { read: n, size },
+        Err(e) => return BootError::Platform(e),
+    }
+    println!("boot: fwcfg: {FWCFG_KERNEL} ({size} bytes)");
+    timeline.mark(Phase::BootManager, board.counter());
+    let image = match loader::unpack(file, rest) {
+        Ok(image) => image,
+        Err(e) => return e,
+    };
+    loader::boot_image(board, platform, "fwcfg:opt/tianshan/kernel", image, &cmdline, timeline)
+}
+
+fn boot_rom<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline) -> BootError {
+    let file = match loader::embedded_kernel(board) {
+        Ok(image) => image,
+        Err(e) => return e,
+    };
+    timeline.mark(Phase::BootManager, board.counter());
+    let mut scratch = platform.scratch;
+    let image = match loader::unpack(file, scratch.take()) {
+        Ok(image) => image,
+        Err(e) => return e,
+    };
+    let cmdline = match fwcfg_cmdline(board) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    loader::boot_image(board, platform, EMBEDDED_KERNEL, image, &cmdline, timeline)
+}

@@ -1,0 +1,45 @@
+//! Device discovery: PCIe enumeration and resource assignment.
+//!
+//! Every function on every bus (behind bridges too) is found, its BARs are
+//! sized and placed in the board's windows, and memory/I/O decoding and bus
+//! mastering are enabled; the result is the device table `lspci` prints.
+//! Problems (a BAR that does not fit, say) are reported and the device is
+//! left disabled; the boot goes on.
+
+use crate::board::Board;
+use spin::Once;
+use tianshan_drivers::println;
+use tianshan_pci::{Enumeration, Window};
+
+static PCI: Once<Enumeration> = Once::new();
+
+/// Enumerates PCI (once) and prints a one-line summary and any problems.
+pub fn init<B: Board>(board: &B) {
+    let Some((mut ecam, windows)) = board.pci() else {
+        println!("devices: no PCI host on this board");
+        return;
+    };
+    let max_bus = ecam.max_bus();
+    let e = PCI.call_once(|| {
+        tianshan_pci::configure(
+            &mut ecam,
+            max_bus,
+            Window::new(windows.mem.0, windows.mem.1),
+            Window::new(windows.io.0, windows.io.1),
+        )
+    });
+    println!(
+        "devices: {} PCI function{}, buses 0..{}",
+        e.devices.len(),
+        if e.devices.len() == 1 { "" } else { "s" },
+        e.last_bus
+    );
+    for p in e.problems.iter() {
+        println!("devices: {p}");
+    }
+}
+
+/// The enumeration, if it ran.
+pub fn pci() -> Option<&'static Enumeration> {
+    PCI.get()
+}
