@@ -5,8 +5,14 @@
 //! Mechanism"; `shared/specs/loongson3-virt.md` §14.1 (base 0x1A00_0000,
 //! buses 0–31, 1/2/4-byte little-endian accesses, absent functions read
 //! all ones).
+//!
+//! `Ecam::virtio_access` lends the window to `virtio-drivers`' PCI transport
+//! (its `ConfigurationAccess`), which reads the virtio capabilities and the
+//! BARs the firmware already assigned.
 
+use core::marker::PhantomData;
 use tianshan_pci::{Bdf, ConfigSpace, ecam_offset};
+use virtio_drivers::transport::pci::bus::{ConfigurationAccess, DeviceFunction};
 
 /// An ECAM window.
 pub struct Ecam {
@@ -32,7 +38,55 @@ impl Ecam {
     }
 
     fn addr(&self, bdf: Bdf, offset: u16) -> Option<usize> {
-        (u16::from(bdf.bus) < self.buses).then(|| self.base + ecam_offset(bdf, offset & 0xFFF) as usize)
+        window_addr(self.base, self.buses, bdf, offset)
+    }
+
+    /// The window as `virtio-drivers` wants it, for as long as the borrow
+    /// lasts (so nothing else uses the window meanwhile).
+    pub fn virtio_access(&mut self) -> VirtioConfigAccess<'_> {
+        VirtioConfigAccess { base: self.base, buses: self.buses, _ecam: PhantomData }
+    }
+}
+
+fn window_addr(base: usize, buses: u16, bdf: Bdf, offset: u16) -> Option<usize> {
+    (u16::from(bdf.bus) < buses).then(|| base + ecam_offset(bdf, offset & 0xFFF) as usize)
+}
+
+/// `virtio-drivers`' configuration access over a borrowed ECAM window.
+/// Only dword accesses; registers beyond the window read all ones.
+pub struct VirtioConfigAccess<'a> {
+    base: usize,
+    buses: u16,
+    _ecam: PhantomData<&'a mut Ecam>,
+}
+
+impl VirtioConfigAccess<'_> {
+    fn addr(&self, f: DeviceFunction, offset: u8) -> Option<usize> {
+        window_addr(self.base, self.buses, Bdf::new(f.bus, f.device, f.function), u16::from(offset & !3))
+    }
+}
+
+impl ConfigurationAccess for VirtioConfigAccess<'_> {
+    fn read_word(&self, f: DeviceFunction, register_offset: u8) -> u32 {
+        match self.addr(f, register_offset) {
+            // SAFETY: inside the ECAM window the borrowed `Ecam` maps
+            // (its constructor contract), dword-aligned.
+            Some(a) => unsafe { (a as *const u32).read_volatile() },
+            None => u32::MAX,
+        }
+    }
+
+    fn write_word(&mut self, f: DeviceFunction, register_offset: u8, data: u32) {
+        if let Some(a) = self.addr(f, register_offset) {
+            // SAFETY: as in `read_word`; the `&mut Ecam` borrow makes this
+            // the window's only user.
+            unsafe { (a as *mut u32).write_volatile(data) }
+        }
+    }
+
+    unsafe fn unsafe_clone(&self) -> Self {
+        // The caller promises the clone only reads read-only registers.
+        VirtioConfigAccess { base: self.base, buses: self.buses, _ecam: PhantomData }
     }
 }
 

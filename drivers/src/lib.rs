@@ -12,3 +12,4 @@ pub mod fw_cfg;
 pub mod liointc;
 pub mod power;
 pub mod rtc;
+pub mod virtio_blk;

@@ -34,6 +34,16 @@ pub struct PciWindows {
     pub io: (u64, u64),
 }
 
+/// How the secondary cores were parked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParkReport {
+    /// Cores told to park (all but the boot core).
+    pub expected: u32,
+    /// The core numbering is reversed relative to the IPI blocks
+    /// (QEMU 10.0.x, `shared/specs/loongson3-virt.md` §15.4).
+    pub reversed: bool,
+}
+
 /// A board the firmware can run on.
 pub trait Board: Sync {
     /// Board name, as in `boards/<name>`.
@@ -44,6 +54,8 @@ pub trait Board: Sync {
     const HANDOFF_RAM: PhysRange;
     /// Longest kernel command line accepted.
     const MAX_CMDLINE: usize = 4096;
+    /// DMA memory and address translation for virtio devices (the disk).
+    type DmaHal: virtio_drivers::Hal;
 
     /// The RAM between the firmware's .bss and its stack: its heap.
     fn heap_range(&self) -> (usize, usize);
@@ -61,6 +73,12 @@ pub trait Board: Sync {
     fn fw_cfg_read(&self, name: &str, buf: &mut [u8]) -> Result<usize, PlatformError>;
     /// Calls `f(name, size)` for each fw_cfg file.
     fn fw_cfg_list(&self, f: &mut dyn FnMut(&str, u32)) -> Result<(), PlatformError>;
+    /// Tells every other core, waiting at reset, to park on its own IPI
+    /// mailbox (where an OS can release it), after quieting the interrupt
+    /// controllers. Returns at once: cores report in `core_parked`.
+    fn park_secondaries(&self, cpu_count: u32) -> ParkReport;
+    /// True once the core owning IPI block `block` waits on its mailbox.
+    fn core_parked(&self, block: u32) -> bool;
     /// The PCIe configuration space, if the board has one (called once).
     fn pci(&self) -> Option<(Ecam, PciWindows)>;
     /// The boot flash as mapped, and the offset of its payload directory.

@@ -163,13 +163,14 @@ fn boot_fwcfg<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline)
         return BootError::TooLarge { size, room: buf.len() };
     }
     let (file, rest) = buf.split_at_mut(size);
+    // The choice is made; reading and checking the payload is the loader's.
+    timeline.mark(Phase::BootManager, board.counter());
     match board.fw_cfg_read(FWCFG_KERNEL, file) {
         Ok(n) if n == size => {}
         Ok(n) => return BootError::ShortRead { read: n, size },
         Err(e) => return BootError::Platform(e),
     }
     println!("boot: fwcfg: {FWCFG_KERNEL} ({size} bytes)");
-    timeline.mark(Phase::BootManager, board.counter());
     let image = match loader::unpack(file, rest) {
         Ok(image) => image,
         Err(e) => return e,
@@ -178,11 +179,12 @@ fn boot_fwcfg<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline)
 }
 
 fn boot_rom<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline) -> BootError {
+    // The choice is made; reading and checking the payload is the loader's.
+    timeline.mark(Phase::BootManager, board.counter());
     let file = match loader::embedded_kernel(board) {
         Ok(image) => image,
         Err(e) => return e,
     };
-    timeline.mark(Phase::BootManager, board.counter());
     let mut scratch = platform.scratch;
     let image = match loader::unpack(file, scratch.take()) {
         Ok(image) => image,

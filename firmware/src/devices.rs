@@ -5,13 +5,19 @@
 //! mastering are enabled; the result is the device table `lspci` prints.
 //! Problems (a BAR that does not fit, say) are reported and the device is
 //! left disabled; the boot goes on.
+//!
+//! The ECAM window is kept afterwards (`with_ecam`) for drivers that bring
+//! up a device the table lists, such as the virtio-blk disks (`disk`); they
+//! use the BARs assigned here and never re-assign them.
 
 use crate::board::Board;
-use spin::Once;
+use spin::{Mutex, Once};
+use tianshan_drivers::ecam::Ecam;
 use tianshan_drivers::println;
 use tianshan_pci::{Enumeration, Window};
 
 static PCI: Once<Enumeration> = Once::new();
+static ECAM: Once<Mutex<Ecam>> = Once::new();
 
 /// Enumerates PCI (once) and prints a one-line summary and any problems.
 pub fn init<B: Board>(board: &B) {
@@ -37,6 +43,12 @@ pub fn init<B: Board>(board: &B) {
     for p in e.problems.iter() {
         println!("devices: {p}");
     }
+    ECAM.call_once(|| Mutex::new(ecam));
+}
+
+/// Runs `f` with the configuration space, if discovery ran.
+pub fn with_ecam<R>(f: impl FnOnce(&mut Ecam) -> R) -> Option<R> {
+    ECAM.get().map(|ecam| f(&mut ecam.lock()))
 }
 
 /// The enumeration, if it ran.

@@ -55,6 +55,8 @@ pub struct Platform {
     pub cpu_hz: u64,
     /// Counter (CP0 Count) frequency in Hz.
     pub counter_hz: u64,
+    /// How the other cores were parked.
+    pub smp: crate::board::ParkReport,
     /// RAM with the firmware's, the handoff area's and the scratch
     /// region's ranges carved out.
     pub memory_map: MemoryMap,
@@ -96,11 +98,13 @@ pub fn init<B: Board>(board: &B) -> Result<Platform, PlatformError> {
     let base = (top.base + top.size - size) & !(SCRATCH_ALIGN - 1);
     memory_map.carve(base, top.base + top.size - base, MemoryKind::Firmware)?;
     let scratch = Scratch::new(board, base, top.base + top.size - base);
+    let smp = board.park_secondaries(info.cpu_count);
     Ok(Platform {
         ram_size: info.ram_size,
         cpu_count: info.cpu_count,
         cpu_hz: info.cpu_hz,
         counter_hz: board.counter_hz(info.cpu_hz),
+        smp,
         memory_map,
         scratch,
     })
@@ -116,6 +120,16 @@ impl Platform {
             if self.cpu_count == 1 { "" } else { "s" },
             self.cpu_hz / 1_000_000
         );
+        if self.smp.expected > 0 {
+            println!(
+                "smp: {} other core{} told to park on {} IPI mailbox{}{}",
+                self.smp.expected,
+                if self.smp.expected == 1 { "" } else { "s" },
+                if self.smp.expected == 1 { "its" } else { "their" },
+                if self.smp.expected == 1 { "" } else { "es" },
+                if self.smp.reversed { " (reversed numbering: block = N-1-CPUNum)" } else { "" }
+            );
+        }
     }
 
     /// The memory map as a table.

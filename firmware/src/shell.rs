@@ -28,7 +28,7 @@ pub struct Ctx<B: 'static> {
     timeline: Timeline,
 }
 
-fn commands<B: Board>() -> [Command<Ctx<B>>; 16] {
+fn commands<B: Board>() -> [Command<Ctx<B>>; 17] {
     [
         Command { name: "help", args: "", help: "list commands", run: help::<B> },
         Command { name: "version", args: "", help: "firmware version and board", run: version::<B> },
@@ -36,6 +36,7 @@ fn commands<B: Board>() -> [Command<Ctx<B>>; 16] {
         Command { name: "devls", args: "", help: "devices found (PCI)", run: devls::<B> },
         Command { name: "lspci", args: "", help: "same as devls", run: devls::<B> },
         Command { name: "fwcfg", args: "", help: "list QEMU fw_cfg files", run: fwcfg::<B> },
+        Command { name: "cpus", args: "", help: "cores and whether they are parked", run: cpus::<B> },
         Command { name: "d", args: "<phys-addr> [length]", help: "hex dump RAM", run: dump::<B> },
         Command { name: "m", args: "<phys-addr> <u32>", help: "write a 32-bit word to RAM", run: modify::<B> },
         Command { name: "printenv", args: "", help: "boot settings in force", run: printenv::<B> },
@@ -106,6 +107,26 @@ fn fwcfg<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> 
         }
         Err(e) => failed(format_args!("fwcfg: {e}")),
     }
+}
+
+fn cpus<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
+    no_args(args)?;
+    let p = platform(ctx, "cpus")?;
+    let n = p.cpu_count;
+    let boot_block = if p.smp.reversed { n - 1 } else { 0 };
+    println!("  {:>5}  {:>9}  state", "block", "CPUNum");
+    for block in 0..n {
+        let cpunum = if p.smp.reversed { n - 1 - block } else { block };
+        let state = if block == boot_block {
+            "boot core (running the firmware)"
+        } else if ctx.board.core_parked(block) {
+            "parked on its mailbox"
+        } else {
+            "not parked (yet)"
+        };
+        println!("  {block:>5}  {cpunum:>9}  {state}");
+    }
+    Ok(())
 }
 
 /// The memory-map region holding `[pa, pa + len)` entirely, if any.

@@ -33,9 +33,14 @@ impl Timeline {
         self.high | u64::from(now)
     }
 
-    /// Records the end of `phase` at counter value `now`.
+    /// Records the end of `phase` at counter value `now`. A phase marked
+    /// again (a later boot attempt) keeps only its latest time.
     pub fn mark(&mut self, phase: Phase, now: u32) {
         let t = self.extend(now);
+        if let Some(i) = self.marks[..self.len].iter().position(|(p, _)| *p == phase) {
+            self.marks.copy_within(i + 1..self.len, i);
+            self.len -= 1;
+        }
         if self.len < MAX_MARKS {
             self.marks[self.len] = (phase, t);
             self.len += 1;

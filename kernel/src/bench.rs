@@ -26,6 +26,11 @@ fn insns(counts: u64) -> u64 {
     counts * INSNS_PER_COUNT_X2 / 2
 }
 
+/// Guest instructions for `counts` Count ticks (under `-icount shift=0`).
+pub fn instructions(counts: u64) -> u64 {
+    insns(counts)
+}
+
 /// One figure: name and instructions per operation.
 pub struct Figure {
     /// What was measured.

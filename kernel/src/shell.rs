@@ -11,7 +11,7 @@ use tianshan_shell::{Command, CommandError, HelpList, LineEditor, run_line};
 /// The prompt.
 pub const PROMPT: &str = "tianshan> ";
 
-fn commands<B: Board>() -> [Command<Kernel<B>>; 11] {
+fn commands<B: Board>() -> [Command<Kernel<B>>; 12] {
     [
         Command { name: "help", args: "", help: "list commands", run: help::<B> },
         Command { name: "version", args: "", help: "kernel and firmware versions", run: version::<B> },
@@ -21,6 +21,7 @@ fn commands<B: Board>() -> [Command<Kernel<B>>; 11] {
         Command { name: "irqs", args: "", help: "interrupt counts per line", run: irqs::<B> },
         Command { name: "date", args: "", help: "wall-clock time from the RTC", run: date::<B> },
         Command { name: "bench", args: "", help: "kernel benchmarks, in guest instructions", run: bench_cmd::<B> },
+        Command { name: "boottime", args: "", help: "firmware phases and kernel start-up times", run: boottime::<B> },
         Command { name: "crash", args: "badaddr|overflow", help: "test the fault paths", run: crash::<B> },
         Command { name: "reboot", args: "", help: "reset the machine", run: reboot::<B> },
         Command { name: "poweroff", args: "", help: "power the machine off", run: poweroff::<B> },
@@ -132,6 +133,41 @@ fn date<B: Board>(k: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> 
     no_args(args)?;
     let ns = k.board.rtc().now_ns();
     println!("{}", DateTime::from_unix((ns / 1_000_000_000) as i64));
+    Ok(())
+}
+
+fn boottime<B: Board>(k: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> {
+    no_args(args)?;
+    let hz = k.boot_info.counter_hz().max(1);
+    println!("boottime: {:<22} {:>14} {:>12} {:>14}", "phase", "counts", "us", "instructions");
+    let mut prev = 0u64;
+    let mut row = |name: &str, t: u64, prev: &mut u64| {
+        let d = t.saturating_sub(*prev);
+        println!(
+            "boottime: {:<22} {:>14} {:>12} {:>14}",
+            name,
+            d,
+            time::counts_to_ns(d, hz) / 1000,
+            crate::bench::instructions(d)
+        );
+        *prev = t;
+    };
+    for t in k.boot_info.timings() {
+        let name = t.phase.map_or("unknown", |p| p.name());
+        row(name, t.counter, &mut prev);
+    }
+    let firmware_total = prev;
+    let prompt = crate::PROMPT_COUNTS.load(core::sync::atomic::Ordering::Relaxed);
+    if prompt > prev {
+        row("kernel-to-prompt", prompt, &mut prev);
+    }
+    println!(
+        "boottime: {:<22} {:>14} {:>12} {:>14}",
+        "firmware-total",
+        firmware_total,
+        time::counts_to_ns(firmware_total, hz) / 1000,
+        crate::bench::instructions(firmware_total)
+    );
     Ok(())
 }
 

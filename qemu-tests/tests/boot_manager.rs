@@ -193,3 +193,28 @@ fn shell_inspects_the_machine() {
     m.send_line("poweroff");
     assert_eq!(m.wait_exit(Duration::from_secs(20)).code(), Some(0));
 }
+
+#[test]
+fn secondary_cores_park_on_their_mailboxes() {
+    let mut cfg = config();
+    cfg.cpus = 4;
+    cfg.config_file(scratch_file("secondary_cores_park", "config", b"bootdelay=0\nbootorder=fwcfg\n"));
+    let mut m = Machine::start(&cfg);
+    m.expect("smp: 3 other cores told to park on their IPI mailboxes (reversed numbering: block = N-1-CPUNum)");
+    m.expect("tianshan-fw> ");
+    // Under single-threaded TCG a spinning core keeps the host thread for
+    // up to 100 ms, so give the others a few chances to report.
+    for attempt in 0..20 {
+        m.send_line("cpus");
+        m.expect("boot core (running the firmware)");
+        m.expect("tianshan-fw> ");
+        let t = m.transcript();
+        let last = t.rsplit("tianshan-fw> cpus").next().unwrap_or("");
+        if last.matches("parked on its mailbox").count() == 3 {
+            assert!(last.contains("      3          0  boot core"), "{last}");
+            return;
+        }
+        assert!(attempt < 19, "cores never all parked:\n{last}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -20,17 +20,105 @@ const KERNEL_TARGETS: [(&str, u64); 3] = [("yield switch", 400), ("channel round
 pub fn run(board: &Board, what: &str) -> Result<()> {
     match what {
         "kernel" => kernel(board),
-        other => fail!("unknown benchmark '{other}' (available: kernel)"),
+        "boot" => boot(board),
+        other => fail!("unknown benchmark '{other}' (available: kernel, boot)"),
     }
 }
 
 fn machine(board: &Board, rom: &std::path::Path) -> Result<Machine> {
+    machine_with(board, MachineConfig::rom(rom))
+}
+
+fn machine_with(board: &Board, mut cfg: MachineConfig) -> Result<Machine> {
     let binary = qemu::ensure_installed(board)?;
-    let mut cfg = MachineConfig::rom(rom);
     cfg.qemu = Some((binary, board.qemu.args.clone()));
-    cfg.extra = ICOUNT.iter().map(|s| s.to_string()).collect();
+    cfg.extra.extend(ICOUNT.iter().map(|s| s.to_string()));
     echo(&cfg.command());
     Ok(Machine::start(&cfg))
+}
+
+/// Size of the large kernel the fw_cfg load is measured with.
+const LARGE_KERNEL: usize = 5 << 20;
+/// Targets for the firmware.
+const FIRMWARE_WORK_TARGET: u64 = 1_000_000;
+const FIRMWARE_SIZE_TARGET: usize = 256 * 1024;
+
+/// Boots with `cfg`, runs `boottime`, returns (phase, instructions) rows.
+fn boottime(board: &Board, cfg: MachineConfig) -> Result<Vec<(String, u64)>> {
+    let mut m = machine_with(board, cfg)?;
+    m.expect_within("tianshan> ", Duration::from_secs(120));
+    m.send_line("boottime");
+    m.expect_within("firmware-total", Duration::from_secs(30));
+    m.expect("tianshan> ");
+    m.send_line("poweroff");
+    m.wait_exit(Duration::from_secs(30));
+    let rows = m
+        .transcript()
+        .lines()
+        .filter_map(|l| l.trim_end().strip_prefix("boottime: "))
+        .filter_map(|rest| {
+            let mut w = rest.split_whitespace();
+            let name = w.next()?.to_string();
+            let insns = w.nth(2)?.parse().ok()?;
+            Some((name, insns))
+        })
+        .collect::<Vec<_>>();
+    if rows.is_empty() {
+        fail!("the kernel printed no boot timings");
+    }
+    Ok(rows)
+}
+
+fn get(rows: &[(String, u64)], name: &str) -> u64 {
+    rows.iter().find(|(n, _)| n == name).map_or(0, |(_, v)| *v)
+}
+
+fn boot(board: &Board) -> Result<()> {
+    let images = images(board)?;
+    let dir = crate::root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let config = dir.join("config-rom");
+    std::fs::write(&config, "bootdelay = 0\n")?;
+    let mut cfg = MachineConfig::rom(&images.rom);
+    cfg.config_file(config);
+    let rom_rows = boottime(board, cfg)?;
+
+    let mut kernel = std::fs::read(images.dir.join("kernel.stripped.elf"))?;
+    kernel.resize(LARGE_KERNEL.max(kernel.len()), 0);
+    let large = dir.join("kernel-5MiB.elf");
+    std::fs::write(&large, &kernel)?;
+    let config = dir.join("config-fwcfg");
+    std::fs::write(&config, "bootdelay = 0\nbootorder = fwcfg\n")?;
+    let mut cfg = MachineConfig::rom(&images.rom);
+    cfg.config_file(config);
+    cfg.fw_cfg_files.push(("opt/tianshan/kernel".into(), large));
+    let fw_rows = boottime(board, cfg)?;
+
+    println!("boot benchmarks, guest instructions (QEMU -icount shift=0), bootdelay 0:");
+    println!("  reset to kernel entry, embedded kernel, by phase (each row: since the previous one):");
+    for (name, n) in &rom_rows {
+        println!("    {name:<22} {n:>12}");
+    }
+    let total = get(&rom_rows, "firmware-total");
+    let payload = get(&rom_rows, "loader");
+    let own = total.saturating_sub(payload);
+    println!(
+        "  firmware's own work (reset to entry, less the loader's payload read, CRC check and copy): {own} (target < {FIRMWARE_WORK_TARGET}: {})",
+        if own < FIRMWARE_WORK_TARGET { "met" } else { "NOT met" }
+    );
+    println!(
+        "  loading a {} MiB kernel from fw_cfg (read, validate, copy): {} instructions",
+        LARGE_KERNEL >> 20,
+        get(&fw_rows, "loader")
+    );
+    let fw_len = std::fs::metadata(images.dir.join("firmware.bin"))?.len() as usize;
+    println!(
+        "  ROM image without payload: {} bytes ({:.1} KiB; target < 256 KiB: {})",
+        fw_len,
+        fw_len as f64 / 1024.0,
+        if fw_len < FIRMWARE_SIZE_TARGET { "met" } else { "NOT met" }
+    );
+    Ok(())
 }
 
 /// Parses `bench: <name> <number>` lines.

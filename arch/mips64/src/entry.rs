@@ -11,7 +11,13 @@
 //!   Status = BEV|ERL and nothing else valid. Core 0 (EBase.CPUNum = 0) sets
 //!   Status = BEV|KX|SX|UX, loads gp and sp from the linker script, copies
 //!   .data from ROM to RAM, zeroes .bss and calls `main()` (never returns).
-//!   Every other core parks in `wait` with interrupts off.
+//!   Every other core parks: it waits for the boot core to publish the park
+//!   word (`__tianshan_park_info`: magic, CPU count, numbering), computes
+//!   its own IPI block, clears that block's MAILBOX0, writes `PARKED_MARKER`
+//!   to its MAILBOX3, and polls MAILBOX0 (64-bit) from ROM with registers
+//!   only. When MAILBOX0 becomes non-zero it loads sp ← MAILBOX1,
+//!   gp ← MAILBOX2, a1 ← MAILBOX3 and jumps there (the Loongson convention,
+//!   `shared/specs/lefi-boot-protocol.md` §12.3).
 //! * `kernel_entry!` — entered by the firmware with a0 = handoff magic,
 //!   a1 = boot-info address (see `docs/boot-protocol.md`). Loads gp and the
 //!   boot stack, zeroes .bss, calls `main(a0, a1)` (never returns).
@@ -106,8 +112,51 @@ macro_rules! firmware_reset_entry {
             "    b 3b",
             "4:  dla $t9, {main}",
             "    jalr $t9",
-            "9:  wait",
-            "    b 9b",
+            // Secondary cores. t0 = park word address.
+            "9:  dla $t0, __tianshan_park_info",
+            "10: ld $t1, 0($t0)",
+            "    dsrl32 $t2, $t1, 0",
+            "    li $t3, 0x5453504b",       // "TSPK": the park word is valid
+            "    bne $t2, $t3, 10b",
+            "    andi $8, $t1, 0xffff",   // CPU count N
+            "    srl $9, $t1, 16",
+            "    andi $9, $9, 0xff",     // 1 = reversed numbering (QEMU 10.0.2)
+            "    mfc0 $10, $15, 1",
+            "    andi $10, $10, 0x3ff",    // EBase.CPUNum
+            "    beqz $9, 11f",
+            "    addiu $11, $8, -1",
+            "    subu $10, $11, $10",      // block = N - 1 - CPUNum
+            // Block address: 0x9000_0000_3FF0_1000 + ((i & 3) << 8) + ((i >> 2) << 44)
+            "11: andi $11, $10, 3",
+            "    sll $11, $11, 8",
+            "    srl $t8, $10, 2",
+            "    dsll32 $t8, $t8, 12",
+            "    daddu $11, $11, $t8",
+            "    lui $t8, 0x9000",
+            "    dsll32 $t8, $t8, 0",
+            "    daddu $11, $11, $t8",
+            "    lui $t8, 0x3ff0",
+            "    ori $t8, $t8, 0x1000",
+            "    daddu $11, $11, $t8",
+            "    sd $zero, 0x20($11)",     // MAILBOX0 = 0
+            "    li $t8, 0x5041524b",      // PARKED_MARKER "PARK"
+            "    sd $t8, 0x38($11)",       // MAILBOX3 = marker (handshake)
+            "    sync",
+            "12: ld $t9, 0x20($11)",
+            "    bnez $t9, 13f",
+            "    li $t8, 64",              // a short pause between polls
+            "14: addiu $t8, $t8, -1",
+            "    bnez $t8, 14b",
+            "    b 12b",
+            "13: ld $sp, 0x28($11)",
+            "    ld $gp, 0x30($11)",
+            "    ld $a1, 0x38($11)",
+            "    jr $t9",
+            ".section .bss.tianshan_park, \"aw\", @nobits",
+            ".balign 16",
+            ".globl __tianshan_park_info",
+            "__tianshan_park_info:",
+            ".space 16",
             ".section .text.vector.tlb_refill, \"ax\", @progbits",
             "    j __tianshan_fw_trap",
             ".section .text.vector.xtlb_refill, \"ax\", @progbits",

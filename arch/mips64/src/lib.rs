@@ -17,6 +17,8 @@ pub mod cp0;
 #[cfg(target_arch = "mips64")]
 pub mod entry;
 #[cfg(target_arch = "mips64")]
+pub mod ipi;
+#[cfg(target_arch = "mips64")]
 pub mod semihosting;
 pub mod trap;
 

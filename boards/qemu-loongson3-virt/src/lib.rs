@@ -6,12 +6,13 @@
 //! below), which cites QEMU 10.0.2's `hw/mips/loongson3_virt.c`.
 #![no_std]
 
+mod dma;
 mod layout;
 
 pub use layout::*;
 
 use spin::{Mutex, Once};
-use tianshan_arch_mips64::{addr, cache, cp0, semihosting};
+use tianshan_arch_mips64::{addr, cache, cp0, ipi, semihosting};
 use tianshan_bootinfo::Console;
 use tianshan_drivers::console::{self, Uart};
 use tianshan_drivers::ecam::Ecam;
@@ -19,7 +20,7 @@ use tianshan_drivers::fw_cfg::FwCfg;
 use tianshan_drivers::liointc::Liointc;
 use tianshan_drivers::power::PowerControl;
 use tianshan_drivers::rtc::GoldfishRtc;
-use tianshan_firmware::board::{MachineInfo, PciWindows, PhysRange};
+use tianshan_firmware::board::{MachineInfo, ParkReport, PciWindows, PhysRange};
 use tianshan_firmware::platform::PlatformError;
 
 /// 16550 UART, byte registers one apart (§9).
@@ -109,6 +110,7 @@ impl tianshan_firmware::Board for QemuLoongson3Virt {
     const NAME: &'static str = "qemu-loongson3-virt";
     const FIRMWARE_RAM: PhysRange = PhysRange { base: FIRMWARE_RAM_PA, size: FIRMWARE_RAM_SIZE };
     const HANDOFF_RAM: PhysRange = PhysRange { base: HANDOFF_PA, size: HANDOFF_SIZE };
+    type DmaHal = dma::DmaHal;
 
     fn install_console(&self) {
         install_uart();
@@ -158,6 +160,48 @@ impl tianshan_firmware::Board for QemuLoongson3Virt {
         });
         Ok(())
     }
+
+    fn park_secondaries(&self, cpu_count: u32) -> ParkReport {
+        // Everything survives a guest reset (§12, §15.2): mask the
+        // controller and quiet every IPI block before anything else.
+        // SAFETY: the LIOINTC of this machine; masking all inputs is what a
+        // fresh controller looks like.
+        drop(unsafe { Liointc::new(addr::xkphys_uncached(LIOINTC_PA) as usize) });
+        let n = cpu_count.max(1);
+        for i in 0..n {
+            // SAFETY: block i exists for every core present; KX is set by
+            // the reset code.
+            unsafe {
+                ipi::write32(ipi::block(i), ipi::EN, 0);
+                ipi::write32(ipi::block(i), ipi::CLEAR, u32::MAX);
+            }
+        }
+        if n == 1 {
+            ipi::publish_park_word(1, false);
+            return ParkReport { expected: 0, reversed: false };
+        }
+        // Which block is ours? Raise block 0's IPI and see if it reaches this
+        // core: on QEMU 10.0.2 it does not (§15.4).
+        // SAFETY: as above; the IPI is cleared and disabled again at once.
+        let ours = unsafe {
+            ipi::write32(ipi::block(0), ipi::EN, 1);
+            ipi::write32(ipi::block(0), ipi::SET, 1);
+            let seen = cp0::cause() & ipi::CAUSE_IP6 != 0;
+            ipi::write32(ipi::block(0), ipi::CLEAR, 1);
+            ipi::write32(ipi::block(0), ipi::EN, 0);
+            seen
+        };
+        let reversed = !ours;
+        ipi::publish_park_word(n, reversed);
+        ParkReport { expected: n - 1, reversed }
+    }
+
+    fn core_parked(&self, block: u32) -> bool {
+        // SAFETY: callers pass blocks of existing cores; reading a mailbox
+        // has no side effect.
+        unsafe { ipi::read64(ipi::block(block), ipi::MAILBOX_A1) == ipi::PARKED_MARKER }
+    }
+
 
     fn pci(&self) -> Option<(Ecam, PciWindows)> {
         // SAFETY: the ECAM window of this machine (§14.1), reached through
