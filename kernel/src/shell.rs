@@ -141,7 +141,7 @@ fn boottime<B: Board>(k: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandErr
     let hz = k.boot_info.counter_hz().max(1);
     println!("boottime: {:<22} {:>14} {:>12} {:>14}", "phase", "counts", "us", "instructions");
     let mut prev = 0u64;
-    let mut row = |name: &str, t: u64, prev: &mut u64| {
+    let row = |name: &str, t: u64, prev: &mut u64| {
         let d = t.saturating_sub(*prev);
         println!(
             "boottime: {:<22} {:>14} {:>12} {:>14}",

@@ -65,6 +65,7 @@ macro_rules! dmfc0 {
 }
 
 /// Reads Status.
+#[inline(always)]
 pub fn status() -> Status {
     Status::from_bits_retain(mfc0!(12, 0))
 }
@@ -77,6 +78,7 @@ pub fn status() -> Status {
 /// segments are usable: the caller must know that the new value does not
 /// pull away anything the running code relies on (the vectors BEV selects,
 /// XKPHYS that KX enables, interrupts it cannot yet handle).
+#[inline(always)]
 pub unsafe fn set_status(s: Status) {
     // SAFETY: the caller vouches for the new Status value.
     unsafe {
@@ -96,6 +98,7 @@ pub fn cause() -> u32 {
 }
 
 /// Reads Count (register 9): 400 MHz on `loongson3-virt` (CPU clock / 2).
+#[inline(always)]
 pub fn count() -> u32 {
     mfc0!(9, 0)
 }
@@ -140,6 +143,7 @@ pub fn config0() -> u32 {
 }
 
 /// Sets Status.IE and returns whether it was already set.
+#[inline(always)]
 pub fn enable_interrupts() -> bool {
     let s = status();
     // SAFETY: the kernel has installed its vectors before it enables
@@ -150,7 +154,7 @@ pub fn enable_interrupts() -> bool {
 
 /// Disables interrupts and returns whether they were enabled, for
 /// `irq_restore`.
-#[inline]
+#[inline(always)]
 pub fn irq_save() -> bool {
     let s = status();
     if s.contains(Status::IE) {
@@ -161,7 +165,7 @@ pub fn irq_save() -> bool {
 }
 
 /// Re-enables interrupts if `was_enabled`.
-#[inline]
+#[inline(always)]
 pub fn irq_restore(was_enabled: bool) {
     if was_enabled {
         enable_interrupts();
