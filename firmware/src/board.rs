@@ -91,6 +91,9 @@ pub trait Board: Sync {
     fn counter(&self) -> u32;
     /// Counter frequency for a CPU clock of `cpu_hz`.
     fn counter_hz(&self, cpu_hz: u64) -> u64;
+    /// Wall-clock nanoseconds from a real-time clock, if the board has one
+    /// (used to check the counter's frequency).
+    fn wall_clock_ns(&self) -> Option<u64>;
     /// Makes freshly written code in `[va, va+len)` executable.
     fn sync_icache(&self, va: u64, len: u64);
     /// Leaves exception level so a fatal-exception path can run normally.

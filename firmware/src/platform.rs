@@ -55,6 +55,8 @@ pub struct Platform {
     pub cpu_hz: u64,
     /// Counter (CP0 Count) frequency in Hz.
     pub counter_hz: u64,
+    /// Counter frequency measured against the wall clock, if possible.
+    pub measured_counter_hz: Option<u64>,
     /// How the other cores were parked.
     pub smp: crate::board::ParkReport,
     /// RAM with the firmware's, the handoff area's and the scratch
@@ -66,6 +68,25 @@ pub struct Platform {
 
 /// Scratch regions are whole MiB.
 const SCRATCH_ALIGN: u64 = 1 << 20;
+
+/// Counts the counter over `CALIBRATION_NS` of wall-clock time.
+const CALIBRATION_NS: u64 = 200_000;
+/// Bound on the calibration loop, should the wall clock not move.
+const CALIBRATION_SPINS: u32 = 1_000_000;
+
+/// Measures the counter's frequency against the board's wall clock.
+fn calibrate<B: Board>(board: &B) -> Option<u64> {
+    let t0 = board.wall_clock_ns()?;
+    let c0 = board.counter();
+    for _ in 0..CALIBRATION_SPINS {
+        let t = board.wall_clock_ns()?;
+        if t.wrapping_sub(t0) >= CALIBRATION_NS {
+            let counts = u64::from(board.counter().wrapping_sub(c0));
+            return Some(counts * 1_000_000_000 / t.wrapping_sub(t0));
+        }
+    }
+    None
+}
 
 /// Least RAM the firmware accepts: its own area must lie inside RAM.
 fn minimum_ram<B: Board>() -> u64 {
@@ -99,11 +120,13 @@ pub fn init<B: Board>(board: &B) -> Result<Platform, PlatformError> {
     memory_map.carve(base, top.base + top.size - base, MemoryKind::Firmware)?;
     let scratch = Scratch::new(board, base, top.base + top.size - base);
     let smp = board.park_secondaries(info.cpu_count);
+    let measured_counter_hz = calibrate(board);
     Ok(Platform {
         ram_size: info.ram_size,
         cpu_count: info.cpu_count,
         cpu_hz: info.cpu_hz,
         counter_hz: board.counter_hz(info.cpu_hz),
+        measured_counter_hz,
         smp,
         memory_map,
         scratch,
@@ -120,6 +143,15 @@ impl Platform {
             if self.cpu_count == 1 { "" } else { "s" },
             self.cpu_hz / 1_000_000
         );
+        match self.measured_counter_hz {
+            Some(m) => println!(
+                "platform: counter {} MHz, measured {}.{} MHz against the RTC",
+                self.counter_hz / 1_000_000,
+                m / 1_000_000,
+                m / 100_000 % 10
+            ),
+            None => println!("platform: counter {} MHz (no RTC to check it against)", self.counter_hz / 1_000_000),
+        }
         if self.smp.expected > 0 {
             println!(
                 "smp: {} other core{} told to park on {} IPI mailbox{}{}",

@@ -90,3 +90,32 @@ fn kernel_refuses_to_run_without_boot_info() {
     std::thread::sleep(Duration::from_millis(300));
     m.refute("tianshan> ");
 }
+
+fn boots_with_memory(size: &str, mib: u64) {
+    let mut cfg = MachineConfig::rom(image_dir().join("firmware.rom"));
+    cfg.memory = size.into();
+    let mut m = Machine::start(&cfg);
+    m.expect(&format!("platform: {mib} MiB RAM"));
+    m.expect("tianshan> ");
+    m.send_line("meminfo");
+    m.expect(&format!("total {} KiB", mib * 1024));
+}
+
+#[test]
+fn smallest_memory_512m() {
+    boots_with_memory("512M", 512);
+}
+
+#[test]
+fn memory_beyond_4g() {
+    boots_with_memory("6G", 6144);
+}
+
+#[test]
+fn counter_is_calibrated_against_the_rtc() {
+    let mut cfg = MachineConfig::rom(image_dir().join("firmware.rom"));
+    cfg.extra = ["-icount", "shift=0,sleep=off", "-rtc", "clock=vm"].iter().map(|s| s.to_string()).collect();
+    let mut m = Machine::start(&cfg);
+    // Under -icount the RTC and Count share the virtual clock: exact.
+    m.expect("platform: counter 400 MHz, measured 400.0 MHz against the RTC");
+}

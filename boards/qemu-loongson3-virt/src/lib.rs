@@ -235,6 +235,12 @@ impl tianshan_firmware::Board for QemuLoongson3Virt {
         cpu_hz / 2
     }
 
+    fn wall_clock_ns(&self) -> Option<u64> {
+        // SAFETY: RTC_PA is the goldfish RTC (§10); reading the time has no
+        // side effect.
+        Some(unsafe { GoldfishRtc::new(kseg1(RTC_PA)) }.now_ns())
+    }
+
     fn sync_icache(&self, va: u64, len: u64) {
         cache::sync_icache(va, len);
     }
