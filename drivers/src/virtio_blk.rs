@@ -111,8 +111,8 @@ impl<H: Hal> VirtioBlk<H> {
     pub fn open(ecam: &mut Ecam, bdf: Bdf) -> Result<Self, VirtioBlkError> {
         let mut root = PciRoot::new(ecam.virtio_access());
         let function = DeviceFunction { bus: bdf.bus, device: bdf.device, function: bdf.function };
-        let transport = PciTransport::new::<H, _>(&mut root, function)
-            .map_err(|error| VirtioBlkError::Transport { bdf, error })?;
+        let transport =
+            PciTransport::new::<H, _>(&mut root, function).map_err(|error| VirtioBlkError::Transport { bdf, error })?;
         let blk = VirtIOBlk::new(transport).map_err(|error| VirtioBlkError::Init { bdf, error })?;
         Ok(VirtioBlk { blk, bdf })
     }
@@ -144,7 +144,11 @@ impl<H: Hal> VirtioBlk<H> {
             let n = (chunk.len() / SECTOR_BYTES) as u64;
             // `at` < capacity, which fits the request's 64-bit sector field;
             // `usize` is 64 bits on this target.
-            self.blk.read_blocks(at as usize, chunk).map_err(|error| VirtioBlkError::Read { lba: at, sectors: n, error })?;
+            self.blk.read_blocks(at as usize, chunk).map_err(|error| VirtioBlkError::Read {
+                lba: at,
+                sectors: n,
+                error,
+            })?;
             at += n;
         }
         Ok(())

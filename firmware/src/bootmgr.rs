@@ -4,11 +4,13 @@
 //! Sources, tried in `bootorder` (default `fwcfg,disk,rom`):
 //!
 //! * `fwcfg`: `opt/tianshan/kernel` from QEMU's fw_cfg;
-//! * `disk`: boot entries on a disk;
+//! * `disk`: boot entries on the virtio-blk disks (`disk::boot`: BLS
+//!   `/loader/entries/*.conf` and PMON `/boot/boot.cfg` on FAT);
 //! * `rom`: the kernel embedded in the ROM image.
 //!
 //! The command line is `opt/tianshan/cmdline` when the machine has that
-//! fw_cfg file (like QEMU's own `-append`), else the configured `cmdline`.
+//! fw_cfg file (like QEMU's own `-append`), else a disk entry's own, else
+//! the configured `cmdline`.
 //!
 //! A source that has nothing to boot, or whose kernel is refused, is
 //! reported in one line and the next is tried; when none is left the
@@ -126,7 +128,7 @@ pub fn boot_source<B: Board>(board: &B, platform: &Platform, source: BootSource,
     match source {
         BootSource::FwCfg => boot_fwcfg(board, platform, timeline),
         BootSource::Rom => boot_rom(board, platform, timeline),
-        BootSource::Disk => BootError::NoDiskSupport,
+        BootSource::Disk => crate::disk::boot::boot(board, platform, timeline),
     }
 }
 
@@ -134,9 +136,10 @@ fn configured_cmdline() -> String {
     String::from(settings().cmdline.unwrap_or(""))
 }
 
-fn fwcfg_cmdline<B: Board>(board: &B) -> Result<String, BootError> {
+/// `opt/tianshan/cmdline`, when the machine has that fw_cfg file.
+fn fwcfg_cmdline_override<B: Board>(board: &B) -> Result<Option<String>, BootError> {
     let Some(size) = board.fw_cfg_size(FWCFG_CMDLINE).map_err(BootError::Platform)? else {
-        return Ok(configured_cmdline());
+        return Ok(None);
     };
     if size as usize >= B::MAX_CMDLINE {
         return Err(BootError::CmdlineTooLong { len: size as usize, max: B::MAX_CMDLINE - 1 });
@@ -144,7 +147,21 @@ fn fwcfg_cmdline<B: Board>(board: &B) -> Result<String, BootError> {
     let mut buf = vec![0u8; size as usize];
     let n = board.fw_cfg_read(FWCFG_CMDLINE, &mut buf).map_err(BootError::Platform)?;
     buf.truncate(n);
-    String::from_utf8(buf).map_err(|_| BootError::CmdlineNotUtf8)
+    String::from_utf8(buf).map(Some).map_err(|_| BootError::CmdlineNotUtf8)
+}
+
+fn fwcfg_cmdline<B: Board>(board: &B) -> Result<String, BootError> {
+    Ok(fwcfg_cmdline_override(board)?.unwrap_or_else(configured_cmdline))
+}
+
+/// The command line for a disk boot entry whose own is `options`:
+/// `opt/tianshan/cmdline` if present, else `options`, else the configured
+/// `cmdline`.
+pub fn entry_cmdline<B: Board>(board: &B, options: Option<&str>) -> Result<String, BootError> {
+    Ok(match fwcfg_cmdline_override(board)? {
+        Some(c) => c,
+        None => options.map_or_else(configured_cmdline, String::from),
+    })
 }
 
 fn boot_fwcfg<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline) -> BootError {

@@ -22,6 +22,7 @@ extern crate alloc;
 pub mod board;
 pub mod bootmgr;
 pub mod devices;
+pub mod disk;
 pub mod fatal;
 pub mod handoff;
 pub mod loader;

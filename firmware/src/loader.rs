@@ -19,8 +19,9 @@ use tianshan_rom_image::{Directory, PayloadKind, RomError};
 pub enum BootError {
     /// The source has nothing to boot.
     NotPresent(&'static str),
-    /// Disks cannot be booted by this firmware build.
-    NoDiskSupport,
+    /// Every disk was searched and no entry on them booted (each
+    /// failure was reported as it happened).
+    NothingOnDisks { disks: usize },
     /// The machine-description device failed.
     Platform(PlatformError),
     /// The file is larger than the scratch RAM.
@@ -47,8 +48,8 @@ impl fmt::Display for BootError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BootError::NotPresent(what) => write!(f, "{what}"),
-            BootError::NoDiskSupport => {
-                write!(f, "this firmware build has no disk driver (virtio-blk is not supported yet)")
+            BootError::NothingOnDisks { disks } => {
+                write!(f, "nothing booted from {disks} disk{} (reasons above)", if *disks == 1 { "" } else { "s" })
             }
             BootError::Platform(e) => write!(f, "{e}"),
             BootError::TooLarge { size, room } => {

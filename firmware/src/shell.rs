@@ -3,6 +3,8 @@
 
 use crate::board::Board;
 use crate::bootmgr::{self, FWCFG_CONFIG};
+use crate::disk::fat::FatError;
+use crate::disk::{FileSystem, FsError};
 use crate::platform::Platform;
 use crate::timing::Timeline;
 use crate::{FIRMWARE_VERSION, devices};
@@ -20,6 +22,8 @@ const DUMP_DEFAULT: u64 = 256;
 const DUMP_MAX: u64 = 64 * 1024;
 /// Bytes per `d` line.
 const DUMP_LINE: u64 = 16;
+/// Most bytes `cat` prints.
+const CAT_MAX: usize = 64 * 1024;
 
 /// What the commands can see.
 pub struct Ctx<B: 'static> {
@@ -28,7 +32,7 @@ pub struct Ctx<B: 'static> {
     timeline: Timeline,
 }
 
-fn commands<B: Board>() -> [Command<Ctx<B>>; 17] {
+fn commands<B: Board>() -> [Command<Ctx<B>>; 19] {
     [
         Command { name: "help", args: "", help: "list commands", run: help::<B> },
         Command { name: "version", args: "", help: "firmware version and board", run: version::<B> },
@@ -42,6 +46,8 @@ fn commands<B: Board>() -> [Command<Ctx<B>>; 17] {
         Command { name: "printenv", args: "", help: "boot settings in force", run: printenv::<B> },
         Command { name: "setenv", args: "<key> <value...>", help: "change a boot setting", run: setenv::<B> },
         Command { name: "bootorder", args: "[source,...]", help: "show or set the boot order", run: bootorder::<B> },
+        Command { name: "ls", args: "[path]", help: "list a directory on the first disk", run: ls::<B> },
+        Command { name: "cat", args: "<path>", help: "print a file from the first disk", run: cat::<B> },
         Command { name: "boot", args: "[fwcfg|disk|rom]", help: "boot (all sources in order, or one)", run: boot::<B> },
         Command { name: "timing", args: "", help: "time spent in each boot phase", run: timing::<B> },
         Command { name: "reset", args: "", help: "reset the machine", run: reset::<B> },
@@ -285,6 +291,74 @@ fn boot<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
         },
         _ => Err(CommandError::Usage),
     }
+}
+
+/// The first disk's first FAT file system, or why there is none.
+fn first_fs<B: Board>(cmd: &str) -> Result<FileSystem<B>, CommandError> {
+    FileSystem::<B>::first(0, &mut |place, e| println!("{cmd}: {}: {e}", place.name)).map_err(|e| {
+        println!("{cmd}: {e}");
+        CommandError::Failed
+    })
+}
+
+fn fs_failed(cmd: &str, path: &str, e: &FsError) -> CommandError {
+    match e {
+        FatError::NotFound => println!("{cmd}: {path}: no such file or directory"),
+        e => println!("{cmd}: {path}: {e}"),
+    }
+    CommandError::Failed
+}
+
+fn ls<B: Board>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
+    let path = match args {
+        [_] => "/",
+        [_, path] => path,
+        _ => return Err(CommandError::Usage),
+    };
+    let mut fs = first_fs::<B>("ls")?;
+    let node = fs.lookup(path).map_err(|e| fs_failed("ls", path, &e))?;
+    if !node.is_dir {
+        println!("{:>10}  {}", node.size, node.name);
+        return Ok(());
+    }
+    let (mut files, mut dirs) = (0, 0);
+    fs.list(&node, &mut |n| {
+        if n.is_dir {
+            dirs += 1;
+            println!("{:>10}  {}/", "<dir>", n.name);
+        } else {
+            files += 1;
+            println!("{:>10}  {}", n.size, n.name);
+        }
+    })
+    .map_err(|e| fs_failed("ls", path, &e))?;
+    println!("{}:{path}: {files} file(s), {dirs} directory(ies)", fs.place.name);
+    Ok(())
+}
+
+fn cat<B: Board>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
+    let [_, path] = args else { return Err(CommandError::Usage) };
+    let mut fs = first_fs::<B>("cat")?;
+    let node = fs.lookup(path).map_err(|e| fs_failed("cat", path, &e))?;
+    if node.is_dir {
+        return failed(format_args!("cat: {path}: is a directory"));
+    }
+    let mut buf = alloc::vec![0u8; (node.size as usize).min(CAT_MAX)];
+    let n = fs.read(&node, &mut buf).map_err(|e| fs_failed("cat", path, &e))?;
+    // Control characters other than line breaks and tabs would drive the
+    // terminal; they are shown as '.'.
+    let text: String = String::from_utf8_lossy(&buf[..n])
+        .chars()
+        .map(|c| if c.is_control() && !matches!(c, '\n' | '\r' | '\t') { '.' } else { c })
+        .collect();
+    print!("{text}");
+    if !text.is_empty() && !text.ends_with('\n') {
+        println!();
+    }
+    if n < node.size as usize {
+        println!("cat: {path}: showed the first {n} of {} bytes (cat prints at most {CAT_MAX})", node.size);
+    }
+    Ok(())
 }
 
 fn timing<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {

@@ -51,7 +51,7 @@ fn falls_through(test: &str, kernel: &[u8], message: &str) {
     let mut m = Machine::start(&with_fwcfg_kernel(test, kernel));
     m.expect(message);
     m.expect("boot: fwcfg: kernel refused");
-    m.expect("boot: disk: this firmware build has no disk driver");
+    m.expect("boot: disk: no virtio-blk disk");
     m.expect("loader: rom:kernel:");
     m.expect("tianshan> ");
 }

@@ -49,27 +49,35 @@ pub fn cargo() -> Command {
 
 /// Adds the bare-metal target flags to a cargo command.
 fn target_args(cmd: &mut Command) {
-    cmd.args(["--release", "--target", TARGET_SPEC]).args([
-        "-Zbuild-std=core,alloc",
-        "-Zbuild-std-features=compiler-builtins-mem",
-        "-Zjson-target-spec",
-    ]);
+    cmd.args(["--target", TARGET_SPEC])
+        .args(["-Zbuild-std=core,alloc", "-Zbuild-std-features=compiler-builtins-mem", "-Zjson-target-spec"]);
 }
 
-/// Builds the board's binaries; returns (firmware ELF, kernel ELF).
-fn build_binaries(board: &Board, selftest: bool) -> Result<(PathBuf, PathBuf)> {
+/// Profile the firmware is built with (size first: see Cargo.toml).
+const FIRMWARE_PROFILE: &str = "firmware";
+/// Profile the kernel is built with.
+const KERNEL_PROFILE: &str = "release";
+
+/// Builds one binary of the board's crate; returns its path.
+fn build_binary(board: &Board, bin: &str, profile: &str, selftest: bool) -> Result<PathBuf> {
     // The self-test kernel builds into its own target dir so switching
     // between the two never rebuilds the other.
     let target_dir = if selftest { root().join("target/selftest") } else { root().join("target") };
     let mut cmd = cargo();
-    cmd.args(["build", "--package", &board.package, "--bins"]);
+    cmd.args(["build", "--package", &board.package, "--bin", bin, "--profile", profile]);
     target_args(&mut cmd);
     if selftest {
         cmd.args(["--features", "selftest", "--target-dir"]).arg(&target_dir);
     }
     run_echoed(&mut cmd)?;
-    let out = target_dir.join(TARGET_NAME).join("release");
-    Ok((out.join("firmware"), out.join("kernel")))
+    Ok(target_dir.join(TARGET_NAME).join(profile).join(bin))
+}
+
+/// Builds the board's binaries; returns (firmware ELF, kernel ELF).
+fn build_binaries(board: &Board, selftest: bool) -> Result<(PathBuf, PathBuf)> {
+    let firmware = build_binary(board, "firmware", FIRMWARE_PROFILE, false)?;
+    let kernel = build_binary(board, "kernel", KERNEL_PROFILE, selftest)?;
+    Ok((firmware, kernel))
 }
 
 /// The flash contents the firmware ELF describes: every loadable segment
@@ -219,7 +227,7 @@ pub fn check(board: &Board) -> Result<()> {
     run_echoed(cargo().args(["fmt", "--all", "--check"]))?;
     run_echoed(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
     let mut cmd = cargo();
-    cmd.args(["clippy", "--package", &board.package, "--bins"]);
+    cmd.args(["clippy", "--package", &board.package, "--bins", "--release"]);
     target_args(&mut cmd);
     cmd.args(["--", "-D", "warnings"]);
     run_echoed(&mut cmd)

@@ -6,6 +6,8 @@
 mod bench;
 mod board;
 mod build;
+mod cpio;
+mod linux;
 mod qemu;
 mod test;
 
@@ -23,6 +25,8 @@ commands:
   check                           rustfmt and clippy, host and target
   bench kernel [--board NAME]     kernel benchmarks in guest instructions (QEMU -icount)
   install-qemu [--board NAME]     install the board's QEMU if it is missing
+  fetch-linux                     download Debian's mips64el Loongson-3 kernel and busybox,
+                                  build a test initramfs (all in target/linux/)
 
 The default board is qemu-loongson3-virt.";
 
@@ -104,6 +108,13 @@ fn run() -> Result<()> {
         "install-qemu" => {
             let o = parse(rest)?;
             qemu::ensure_installed(&board::load(&o.board)?).map(|_| ())
+        }
+        "fetch-linux" => {
+            if let Some(extra) = rest.first() {
+                fail!("fetch-linux takes no options (got '{extra}')\n\n{USAGE}");
+            }
+            linux::fetch()?.report();
+            Ok(())
         }
         "help" | "--help" | "-h" => {
             println!("{USAGE}");

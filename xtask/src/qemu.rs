@@ -16,12 +16,12 @@ fn find_in_path(binary: &str) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|d| d.join(binary)).find(|p| p.is_file())
 }
 
-fn os_release(key: &str) -> Option<String> {
+pub fn os_release(key: &str) -> Option<String> {
     let text = std::fs::read_to_string("/etc/os-release").ok()?;
     text.lines().find_map(|l| l.strip_prefix(&format!("{key}=")).map(|v| v.trim_matches('"').to_string()))
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id").arg("-u").output().map(|o| o.stdout.trim_ascii() == b"0").unwrap_or(false)
 }
 

@@ -10,7 +10,9 @@
 //! * `firmware_reset_entry!` — entered at the reset vector by every core with
 //!   Status = BEV|ERL and nothing else valid. Core 0 (EBase.CPUNum = 0) sets
 //!   Status = BEV|KX|SX|UX, loads gp and sp from the linker script, copies
-//!   .data from ROM to RAM, zeroes .bss and calls `main()` (never returns).
+//!   the firmware's code and data from ROM to RAM, zeroes .bss and calls
+//!   `main()` in RAM (never returns). The BEV vectors stay in ROM and jump
+//!   to the trap entry in RAM.
 //!   Every other core parks: it waits for the boot core to publish the park
 //!   word (`__tianshan_park_info`: magic, CPU count, numbering), computes
 //!   its own IPI block, clears that block's MAILBOX0, writes `PARKED_MARKER`
@@ -94,10 +96,11 @@ macro_rules! firmware_reset_entry {
             "    bnez $t0, 9f",
             "    dla $gp, _gp",
             "    dla $sp, __stack_top",
-            // Copy .data from its load address in ROM to RAM, 8 bytes a step.
-            "    dla $t0, __data_lma",
-            "    dla $t1, __data_start",
-            "    dla $t2, __data_end",
+            // Copy code, read-only data and data from ROM to RAM, 8 bytes
+            // a step (the linker script keeps both ends 16-byte aligned).
+            "    dla $t0, __reloc_lma",
+            "    dla $t1, __reloc_start",
+            "    dla $t2, __reloc_end",
             "1:  beq $t1, $t2, 2f",
             "    ld $t3, 0($t0)",
             "    sd $t3, 0($t1)",
@@ -110,8 +113,12 @@ macro_rules! firmware_reset_entry {
             "    sd $zero, 0($t1)",
             "    daddiu $t1, $t1, 8",
             "    b 3b",
-            "4:  dla $t9, {main}",
-            "    jalr $t9",
+            // Make the copied code visible to instruction fetch, then run
+            // the rest from RAM. (On QEMU caches are not modelled; on
+            // hardware this follows cache initialisation.)
+            "4:  sync",
+            "    dla $t9, {main}",
+            "    jalr.hb $t9",
             // Secondary cores. t0 = park word address.
             "9:  dla $t0, __tianshan_park_info",
             "10: ld $t1, 0($t0)",
@@ -158,13 +165,17 @@ macro_rules! firmware_reset_entry {
             "__tianshan_park_info:",
             ".space 16",
             ".section .text.vector.tlb_refill, \"ax\", @progbits",
-            "    j __tianshan_fw_trap",
+            "    dla $k0, __tianshan_fw_trap",
+            "    jr $k0",
             ".section .text.vector.xtlb_refill, \"ax\", @progbits",
-            "    j __tianshan_fw_trap",
+            "    dla $k0, __tianshan_fw_trap",
+            "    jr $k0",
             ".section .text.vector.cache_error, \"ax\", @progbits",
-            "    j __tianshan_fw_trap",
+            "    dla $k0, __tianshan_fw_trap",
+            "    jr $k0",
             ".section .text.vector.general, \"ax\", @progbits",
-            "    j __tianshan_fw_trap",
+            "    dla $k0, __tianshan_fw_trap",
+            "    jr $k0",
             ".section .text.trap, \"ax\", @progbits",
             "__tianshan_fw_trap:",
             $crate::__trap_common_asm!(),

@@ -1,0 +1,246 @@
+//! Disks: the virtio-blk devices PCI discovery found, their partitions and
+//! FAT file systems, for the boot manager's `disk` source and the shell.
+//!
+//! Disks are numbered in PCI discovery order (`disk0`, `disk1`, ...), their
+//! file systems named `disk0p1` (partition 1, as Linux numbers it) or
+//! `disk0` (a whole-disk file system without a partition table).
+//!
+//! A `Disk` is open only while it is used: dropping it resets the device
+//! (virtio status 0), so it does no DMA once the firmware moves on, and in
+//! particular none after the handoff (spec §14.3 step 5). A mounted
+//! `fat::Volume` holds no device, so it outlives a close and reopen.
+
+pub mod boot;
+pub mod fat;
+
+use crate::board::Board;
+use crate::devices;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use fat::{FatError, Node, Volume};
+use tianshan_drivers::virtio_blk::{VirtioBlk, VirtioBlkError, is_virtio_blk};
+use tianshan_partition::{BlockDevice, NoTableReason, PartitionIoError, PartitionReader, PartitionTable};
+
+/// An error of a file system on a disk.
+pub type FsError = FatError<PartitionIoError<VirtioBlkError>>;
+
+/// Why a disk could not be used.
+#[derive(Clone, Debug)]
+pub enum DiskError {
+    /// PCI discovery did not run (no PCI host).
+    NoPci,
+    /// There is no disk with this number.
+    NoDisk {
+        /// The number asked for.
+        index: usize,
+        /// How many virtio-blk functions discovery found.
+        found: usize,
+    },
+    /// The function's BARs could not be assigned, so it is left off.
+    Disabled {
+        /// The disk's number.
+        index: usize,
+        /// Where it is.
+        bdf: tianshan_pci::Bdf,
+    },
+    /// The device did not come up.
+    Device {
+        /// The disk's number.
+        index: usize,
+        /// Why.
+        error: VirtioBlkError,
+    },
+    /// The partition table could not be read (or there is none).
+    Table {
+        /// The disk's number.
+        index: usize,
+        /// Why.
+        error: tianshan_partition::Error<VirtioBlkError>,
+    },
+    /// No partition holds a FAT file system.
+    NoFileSystem {
+        /// The disk's number.
+        index: usize,
+        /// Partitions tried.
+        tried: usize,
+    },
+}
+
+impl fmt::Display for DiskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DiskError::NoPci => write!(f, "no disk: PCI discovery did not run"),
+            DiskError::NoDisk { index: 0, found: 0 } => write!(f, "no disk: PCI discovery found no virtio-blk device"),
+            DiskError::NoDisk { index, found } => {
+                write!(f, "no disk{index}: PCI discovery found {found} virtio-blk device(s)")
+            }
+            DiskError::Disabled { index, bdf } => {
+                write!(f, "disk{index}: virtio-blk {bdf} is disabled (its BARs could not be assigned)")
+            }
+            DiskError::Device { index, error } => write!(f, "disk{index}: {error}"),
+            DiskError::Table { index, error } => write!(f, "disk{index}: {error}"),
+            DiskError::NoFileSystem { index, tried } => {
+                write!(f, "disk{index}: none of its {tried} partition(s) holds a FAT file system")
+            }
+        }
+    }
+}
+
+/// The virtio-blk functions discovery found, in order (`disk0` first).
+pub fn functions() -> Result<Vec<tianshan_pci::PciFunction>, DiskError> {
+    let pci = devices::pci().ok_or(DiskError::NoPci)?;
+    Ok(pci.devices.iter().filter(|f| is_virtio_blk(f.vendor, f.device)).copied().collect())
+}
+
+/// One open virtio-blk disk, read in 512-byte sectors.
+pub struct Disk<B: Board> {
+    index: usize,
+    device: VirtioBlk<B::DmaHal>,
+}
+
+impl<B: Board> Disk<B> {
+    /// Opens disk number `index`.
+    pub fn open(index: usize) -> Result<Self, DiskError> {
+        let all = functions()?;
+        let function = *all.get(index).ok_or(DiskError::NoDisk { index, found: all.len() })?;
+        if !function.is_enabled() {
+            return Err(DiskError::Disabled { index, bdf: function.bdf });
+        }
+        let device = devices::with_ecam(|ecam| VirtioBlk::open(ecam, function.bdf))
+            .ok_or(DiskError::NoPci)?
+            .map_err(|error| DiskError::Device { index, error })?;
+        Ok(Disk { index, device })
+    }
+
+    /// The disk's number.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// One line about the device: `virtio-blk 00:01.0, 131072 sectors (64 MiB)`.
+    pub fn describe(&self) -> String {
+        let sectors = self.device.capacity();
+        format!("virtio-blk {}, {sectors} sectors ({} MiB)", self.device.bdf(), sectors >> 11)
+    }
+}
+
+impl<B: Board> BlockDevice for Disk<B> {
+    type Error = VirtioBlkError;
+
+    fn block_count(&self) -> u64 {
+        self.device.capacity()
+    }
+
+    fn read_blocks(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), Self::Error> {
+        self.device.read(lba, buf)
+    }
+}
+
+/// Where a file system may be: a partition, or the whole disk.
+#[derive(Clone, Debug)]
+pub struct Place {
+    /// `disk0p1`, or `disk0` for the whole disk.
+    pub name: String,
+    /// Partition number as Linux counts (1-based); 0 for the whole disk.
+    pub partition: u32,
+    /// First sector.
+    pub first_lba: u64,
+    /// Sectors.
+    pub blocks: u64,
+}
+
+impl Place {
+    /// The place as a device of its own.
+    pub fn reader<'d, B: Board>(&self, disk: &'d mut Disk<B>) -> Result<PartitionReader<&'d mut Disk<B>>, FsError> {
+        let capacity = disk.block_count();
+        PartitionReader::from_range(disk, self.partition, self.first_lba, self.blocks).map_err(|_| {
+            // The table was checked against the disk's size; only a disk
+            // that shrank since gets here.
+            FatError::Io(PartitionIoError::Device(VirtioBlkError::OutOfRange {
+                lba: self.first_lba,
+                sectors: self.blocks,
+                capacity,
+            }))
+        })
+    }
+}
+
+/// The places on `disk` that may hold a file system, in table order, and
+/// the table (if any) for its notes. A disk without a table is one place
+/// only when sector 0 is a FAT boot sector.
+pub fn places<B: Board>(disk: &mut Disk<B>) -> Result<(Vec<Place>, Option<PartitionTable>), DiskError> {
+    let index = disk.index;
+    match tianshan_partition::read_partition_table(disk) {
+        Ok(table) => {
+            let places = table
+                .partitions()
+                .iter()
+                .map(|p| Place {
+                    name: format!("disk{index}p{}", p.index),
+                    partition: p.index,
+                    first_lba: p.first_lba,
+                    blocks: p.block_count,
+                })
+                .collect();
+            Ok((places, Some(table)))
+        }
+        Err(tianshan_partition::Error::NoPartitionTable(NoTableReason::FatBootSector)) => {
+            let place = Place { name: format!("disk{index}"), partition: 0, first_lba: 0, blocks: disk.block_count() };
+            Ok((alloc::vec![place], None))
+        }
+        Err(error) => Err(DiskError::Table { index, error }),
+    }
+}
+
+/// Mounts the FAT file system at `place` on `disk`.
+pub fn mount<B: Board>(disk: &mut Disk<B>, place: &Place) -> Result<Volume, FsError> {
+    let mut reader = place.reader(disk)?;
+    Volume::mount(&mut reader)
+}
+
+/// A mounted FAT file system on an open disk.
+pub struct FileSystem<B: Board> {
+    /// The disk.
+    pub disk: Disk<B>,
+    /// Where on it.
+    pub place: Place,
+    /// The file system.
+    pub volume: Volume,
+}
+
+impl<B: Board> FileSystem<B> {
+    /// Mounts the first FAT file system on disk `index`; `note` hears about
+    /// places that are not FAT.
+    pub fn first(index: usize, note: &mut dyn FnMut(&Place, &FsError)) -> Result<Self, DiskError> {
+        let mut disk = Disk::<B>::open(index)?;
+        let (places, _) = places(&mut disk)?;
+        let tried = places.len();
+        for place in places {
+            match mount(&mut disk, &place) {
+                Ok(volume) => return Ok(FileSystem { disk, place, volume }),
+                Err(e) => note(&place, &e),
+            }
+        }
+        Err(DiskError::NoFileSystem { index, tried })
+    }
+
+    /// Finds `path`.
+    pub fn lookup(&mut self, path: &str) -> Result<Node, FsError> {
+        let mut reader = self.place.reader(&mut self.disk)?;
+        self.volume.lookup(&mut reader, path)
+    }
+
+    /// Calls `f` for each entry of directory `dir`.
+    pub fn list(&mut self, dir: &Node, f: &mut dyn FnMut(&Node)) -> Result<(), FsError> {
+        let mut reader = self.place.reader(&mut self.disk)?;
+        self.volume.list(&mut reader, dir, f)
+    }
+
+    /// Reads the start of `file` into `buf`; returns the bytes read.
+    pub fn read(&mut self, file: &Node, buf: &mut [u8]) -> Result<usize, FsError> {
+        let mut reader = self.place.reader(&mut self.disk)?;
+        self.volume.read(&mut reader, file, buf)
+    }
+}

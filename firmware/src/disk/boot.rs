@@ -1,0 +1,432 @@
+//! The boot manager's `disk` source: boot entries on the virtio-blk disks.
+//!
+//! Each disk in discovery order gets one menu, gathered from every FAT file
+//! system on it (partitions in table order, or the whole disk):
+//!
+//! 1. Boot Loader Specification type #1 entries, `/loader/entries/*.conf`,
+//!    in `bls::compare_entries` order;
+//! 2. PMON menus, `/boot/boot.cfg`, its own `default` entry first, then the
+//!    others in file order. `(wd0,N)/path` names partition N (counted from
+//!    0, Linux's partition N+1) of the same disk.
+//!
+//! The configured `default` (an index into that menu, or a title, BLS id or
+//! file name) moves one entry to the front. Each entry is tried in turn:
+//! its kernel is read into the scratch region, the disk is closed (which
+//! resets the device, so nothing does DMA after the handoff), and the
+//! loader takes over. An entry that fails gets one line naming the file,
+//! the line and why (`boot: disk: /loader/entries/a.conf: linux
+//! /vmlinux-6.1: file not found`), then the next is tried; when no entry is
+//! left the boot manager moves to its next source.
+//!
+//! The command line is `opt/tianshan/cmdline` if present, else the entry's
+//! (`options` / `args`), else the configured `cmdline`. `initrd` lines are
+//! reported and ignored: the boot-info block cannot pass an initrd yet.
+
+use super::fat::{FatError, Node, Volume};
+use super::{Disk, DiskError, FsError, Place, mount, places};
+use crate::board::Board;
+use crate::bootmgr;
+use crate::loader::{self, BootError};
+use crate::platform::Platform;
+use crate::timing::Timeline;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+use tianshan_bootcfg::config::DefaultEntry;
+use tianshan_bootcfg::{bls, pmon};
+use tianshan_bootinfo::Phase;
+use tianshan_drivers::println;
+
+/// Directory of BLS type #1 entries.
+pub const ENTRIES_DIR: &str = "/loader/entries";
+/// PMON's menu file.
+pub const BOOT_CFG: &str = "/boot/boot.cfg";
+/// Largest entry or menu file read.
+const MAX_CONFIG_BYTES: u32 = 64 * 1024;
+/// Most BLS entries read from one directory (by file name order).
+const MAX_BLS_ENTRIES: usize = 64;
+/// BLS `architecture` values this firmware boots (others are skipped).
+const ARCHITECTURES: [&str; 2] = ["mips64el", "mips64"];
+
+macro_rules! say {
+    ($($arg:tt)*) => { println!("boot: disk: {}", format_args!($($arg)*)) };
+}
+
+/// One bootable entry of a disk's menu.
+struct Entry {
+    /// Where it came from: `/loader/entries/a.conf`, `/boot/boot.cfg: entry 0 'Debian'`.
+    origin: String,
+    /// What a `default` title matches: the title, the BLS id and file name.
+    names: Vec<String>,
+    /// `linux` or `kernel`, for messages.
+    key: &'static str,
+    /// The kernel path as written.
+    kernel_text: String,
+    /// Index into the disk's places of the file system holding the kernel,
+    /// or the PMON partition number when it names one.
+    place: usize,
+    pmon_partition: Option<u8>,
+    /// The kernel's path inside that file system.
+    path: String,
+    /// The entry's command line, if it has one.
+    options: Option<String>,
+    /// `initrd` paths (reported, not loaded).
+    initrds: Vec<String>,
+}
+
+/// Tries every disk. Returns only if nothing booted.
+pub fn boot<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline) -> BootError {
+    let count = match super::functions() {
+        Ok(f) => f.len(),
+        Err(DiskError::NoPci) => return BootError::NotPresent("no PCI host, so no disks"),
+        Err(_) => 0,
+    };
+    if count == 0 {
+        return BootError::NotPresent("no virtio-blk disk");
+    }
+    for index in 0..count {
+        boot_disk(board, platform, index, timeline);
+    }
+    BootError::NothingOnDisks { disks: count }
+}
+
+/// The disk, opened again if an earlier attempt closed it.
+fn reopen<B: Board>(holder: &mut Option<Disk<B>>, index: usize) -> Result<&mut Disk<B>, DiskError> {
+    if holder.is_none() {
+        *holder = Some(Disk::open(index)?);
+    }
+    // Filled just above when it was empty.
+    holder.as_mut().ok_or(DiskError::NoPci)
+}
+
+fn boot_disk<B: Board>(board: &B, platform: &Platform, index: usize, timeline: &mut Timeline) {
+    let mut disk = match Disk::<B>::open(index) {
+        Ok(d) => d,
+        Err(e) => return say!("{e}"),
+    };
+    say!("disk{index}: {}", disk.describe());
+    let (places, table) = match places(&mut disk) {
+        Ok(p) => p,
+        Err(e) => return say!("{e}"),
+    };
+    if let Some(table) = &table {
+        for note in table.diagnostics() {
+            say!("disk{index}: note: {note}");
+        }
+    }
+    let mut volumes: Vec<Option<Volume>> = Vec::new();
+    let mut entries = Vec::new();
+    for (i, place) in places.iter().enumerate() {
+        match mount(&mut disk, place) {
+            Ok(mut volume) => {
+                say!("{}: {} file system", place.name, volume.kind());
+                let before = entries.len();
+                bls_entries(&mut disk, place, i, &mut volume, &mut entries);
+                pmon_entries(&mut disk, place, i, &mut volume, &mut entries);
+                if entries.len() == before {
+                    say!("{}: no boot entries ({ENTRIES_DIR}/*.conf or {BOOT_CFG})", place.name);
+                }
+                volumes.push(Some(volume));
+            }
+            Err(e) => {
+                say!("{}: {e}", place.name);
+                volumes.push(None);
+            }
+        }
+    }
+    if entries.is_empty() {
+        return say!("disk{index}: nothing to boot");
+    }
+    apply_default(index, &mut entries);
+    let mut holder = Some(disk);
+    for entry in &entries {
+        let why = attempt(board, platform, &mut holder, index, &places, &mut volumes, entry, timeline);
+        say!("{}: {} {}: {why}", entry.origin, entry.key, entry.kernel_text);
+    }
+}
+
+/// Moves the configured `default` entry to the front of the menu.
+fn apply_default(index: usize, entries: &mut [Entry]) {
+    let chosen = match bootmgr::settings().default_entry {
+        None => return,
+        Some(DefaultEntry::Index(i)) if i < entries.len() => i,
+        Some(DefaultEntry::Index(i)) => {
+            return say!(
+                "disk{index}: default entry {i} is past the menu's {} entries; trying them in order",
+                entries.len()
+            );
+        }
+        Some(DefaultEntry::Title(t)) => match entries.iter().position(|e| e.names.iter().any(|n| n == t)) {
+            Some(i) => i,
+            None => return say!("disk{index}: no entry is called '{t}' (the default); trying them in order"),
+        },
+    };
+    entries[..=chosen].rotate_right(1);
+}
+
+/// Reads a small text file, or says why not (a missing file is silent).
+fn read_config<B: Board>(disk: &mut Disk<B>, place: &Place, volume: &mut Volume, path: &str) -> Option<Vec<u8>> {
+    let result = (|| -> Result<Option<Vec<u8>>, ReadError> {
+        let mut reader = place.reader(disk)?;
+        let node = match volume.lookup(&mut reader, path) {
+            Err(FatError::NotFound) => return Ok(None),
+            other => other?,
+        };
+        read_small(volume, &mut reader, &node).map(Some)
+    })();
+    result.unwrap_or_else(|e| {
+        say!("{}: {path}: {e}", place.name);
+        None
+    })
+}
+
+/// Why a small file could not be read.
+enum ReadError {
+    Fs(FsError),
+    TooLarge { size: u32 },
+}
+
+impl From<FsError> for ReadError {
+    fn from(e: FsError) -> Self {
+        ReadError::Fs(e)
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Fs(e) => write!(f, "{e}"),
+            ReadError::TooLarge { size } => write!(f, "{size} bytes, more than the {MAX_CONFIG_BYTES} read"),
+        }
+    }
+}
+
+fn read_small<
+    D: tianshan_partition::BlockDevice<
+            Error = tianshan_partition::PartitionIoError<tianshan_drivers::virtio_blk::VirtioBlkError>,
+        >,
+>(
+    volume: &mut Volume,
+    dev: &mut D,
+    node: &Node,
+) -> Result<Vec<u8>, ReadError> {
+    if node.is_dir {
+        return Err(ReadError::Fs(FatError::IsADirectory));
+    }
+    if node.size > MAX_CONFIG_BYTES {
+        return Err(ReadError::TooLarge { size: node.size });
+    }
+    let mut text = alloc::vec![0u8; node.size as usize];
+    let n = volume.read(dev, node, &mut text)?;
+    text.truncate(n);
+    Ok(text)
+}
+
+fn bls_entries<B: Board>(disk: &mut Disk<B>, place: &Place, at: usize, volume: &mut Volume, out: &mut Vec<Entry>) {
+    let files = match bls_files(disk, place, volume) {
+        Ok(files) => files,
+        Err(e) => return say!("{}: {ENTRIES_DIR}: {e}", place.name),
+    };
+    let mut parsed = Vec::new();
+    for (name, text) in &files {
+        match bls::parse_bytes(name, text) {
+            Ok(p) => {
+                for d in p.diagnostics.iter() {
+                    say!("{ENTRIES_DIR}/{name}: {d}");
+                }
+                if p.diagnostics.overflowed() > 0 {
+                    say!("{ENTRIES_DIR}/{name}: {} more problems not shown", p.diagnostics.overflowed());
+                }
+                let entry = p.value;
+                if !ARCHITECTURES.iter().any(|a| entry.matches_architecture(a)) {
+                    say!(
+                        "{ENTRIES_DIR}/{name}: for architecture '{}', not {}; skipped",
+                        entry.architecture.unwrap_or_default(),
+                        ARCHITECTURES[0]
+                    );
+                    continue;
+                }
+                parsed.push(entry);
+            }
+            Err(e) => say!("{ENTRIES_DIR}/{name}: {e}"),
+        }
+    }
+    parsed.sort_by(bls::compare_entries);
+    for e in parsed {
+        let options = (!e.command_line().is_empty()).then(|| e.command_line().to_string());
+        out.push(Entry {
+            origin: format!("{ENTRIES_DIR}/{}", e.file_name),
+            names: alloc::vec![e.title_or_id().to_string(), e.id().to_string(), e.file_name.to_string()],
+            key: "linux",
+            kernel_text: e.linux.to_string(),
+            place: at,
+            pmon_partition: None,
+            path: e.linux.to_string(),
+            options,
+            initrds: e.initrds().map(ToString::to_string).collect(),
+        });
+    }
+}
+
+/// The `.conf` files of the entries directory, by name, with their text.
+fn bls_files<B: Board>(
+    disk: &mut Disk<B>,
+    place: &Place,
+    volume: &mut Volume,
+) -> Result<Vec<(String, Vec<u8>)>, FsError> {
+    let mut reader = place.reader(disk)?;
+    let dir = match volume.lookup(&mut reader, ENTRIES_DIR) {
+        Err(FatError::NotFound) => return Ok(Vec::new()),
+        other => other?,
+    };
+    let mut nodes = Vec::new();
+    volume.list(&mut reader, &dir, &mut |n| {
+        if !n.is_dir && n.name.ends_with(bls::ENTRY_SUFFIX) {
+            nodes.push(n.clone());
+        }
+    })?;
+    nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    if nodes.len() > MAX_BLS_ENTRIES {
+        say!("{}: {ENTRIES_DIR}: {} entries; only the first {MAX_BLS_ENTRIES} are read", place.name, nodes.len());
+        nodes.truncate(MAX_BLS_ENTRIES);
+    }
+    let mut files = Vec::new();
+    for node in nodes {
+        match read_small(volume, &mut reader, &node) {
+            Ok(text) => files.push((node.name, text)),
+            Err(e) => say!("{ENTRIES_DIR}/{}: {e}", node.name),
+        }
+    }
+    Ok(files)
+}
+
+/// A PMON path as it would be written: `(wd0,0)/boot/vmlinux`.
+fn pmon_path_text(p: &pmon::PmonPath<'_>) -> String {
+    match (p.device, p.partition) {
+        (Some(d), Some(n)) => format!("({d},{n})/{}", p.path),
+        (Some(d), None) => format!("({d})/{}", p.path),
+        (None, _) => format!("/{}", p.path),
+    }
+}
+
+fn pmon_entries<B: Board>(disk: &mut Disk<B>, place: &Place, at: usize, volume: &mut Volume, out: &mut Vec<Entry>) {
+    let Some(text) = read_config(disk, place, volume, BOOT_CFG) else { return };
+    let parsed = pmon::parse_bytes(&text);
+    for d in parsed.diagnostics.iter() {
+        say!("{BOOT_CFG}: {d}");
+    }
+    if parsed.diagnostics.overflowed() > 0 {
+        say!("{BOOT_CFG}: {} more problems not shown", parsed.diagnostics.overflowed());
+    }
+    let cfg = parsed.value;
+    let default = cfg.default_index();
+    let order = core::iter::once(default).chain((0..cfg.entries().len()).filter(|&i| i != default));
+    for i in order {
+        let Some(e) = cfg.entries().get(i) else { continue };
+        out.push(Entry {
+            origin: format!("{BOOT_CFG}: entry {} '{}'", e.title_index, e.title),
+            names: alloc::vec![e.title.to_string()],
+            key: "kernel",
+            kernel_text: pmon_path_text(&e.kernel),
+            place: at,
+            pmon_partition: e.kernel.partition,
+            path: e.kernel.path.to_string(),
+            options: e.args.map(ToString::to_string),
+            initrds: e.initrd.iter().map(pmon_path_text).collect(),
+        });
+    }
+}
+
+/// Why an entry did not boot.
+enum Failure {
+    Fs(FsError),
+    Disk(DiskError),
+    NoPartition { disk: usize, partition: u8 },
+    Unmountable { name: String },
+    Boot(BootError),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Fs(e) => write!(f, "{e}"),
+            Failure::Disk(e) => write!(f, "{e}"),
+            Failure::NoPartition { disk, partition } => {
+                write!(f, "disk{disk} has no partition {partition} (PMON counts from 0)")
+            }
+            Failure::Unmountable { name } => write!(f, "{name} holds no usable FAT file system (see above)"),
+            Failure::Boot(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Boots `entry`; returns why it did not.
+#[allow(clippy::too_many_arguments)]
+fn attempt<B: Board>(
+    board: &B,
+    platform: &Platform,
+    holder: &mut Option<Disk<B>>,
+    index: usize,
+    places: &[Place],
+    volumes: &mut [Option<Volume>],
+    entry: &Entry,
+    timeline: &mut Timeline,
+) -> Failure {
+    let at = match entry.pmon_partition {
+        None => entry.place,
+        // The whole-disk file system is partition 0 to PMON.
+        Some(0) if places.len() == 1 && places[0].partition == 0 => 0,
+        Some(n) => match places.iter().position(|p| p.partition == u32::from(n) + 1) {
+            Some(at) => at,
+            None => return Failure::NoPartition { disk: index, partition: n },
+        },
+    };
+    let place = &places[at];
+    let Some(volume) = volumes.get_mut(at).and_then(Option::as_mut) else {
+        return Failure::Unmountable { name: place.name.clone() };
+    };
+    let disk = match reopen(holder, index) {
+        Ok(d) => d,
+        Err(e) => return Failure::Disk(e),
+    };
+    let mut scratch = platform.scratch;
+    let buf = scratch.take();
+    // The choice is made; reading and checking the kernel is the loader's.
+    timeline.mark(Phase::BootManager, board.counter());
+    let read = (|| -> Result<usize, Failure> {
+        let mut reader = place.reader(disk).map_err(Failure::Fs)?;
+        let node = volume.lookup(&mut reader, &entry.path).map_err(Failure::Fs)?;
+        if node.is_dir {
+            return Err(Failure::Fs(FatError::IsADirectory));
+        }
+        let size = node.size as usize;
+        if size > buf.len() {
+            return Err(Failure::Boot(BootError::TooLarge { size, room: buf.len() }));
+        }
+        let n = volume.read(&mut reader, &node, &mut buf[..size]).map_err(Failure::Fs)?;
+        Ok(n)
+    })();
+    // Close the disk whatever happened: resetting the device stops its DMA
+    // before the handoff (spec §14.3 step 5); the next entry reopens it.
+    *holder = None;
+    let size = match read {
+        Ok(n) => n,
+        Err(f) => return f,
+    };
+    let source = format!("{}:/{}", place.name, entry.path.trim_start_matches('/'));
+    say!("{}: {} {} ({size} bytes)", entry.origin, entry.key, source);
+    for initrd in &entry.initrds {
+        say!("{}: initrd {initrd} ignored (the boot-info block cannot pass an initrd yet)", entry.origin);
+    }
+    let cmdline = match bootmgr::entry_cmdline(board, entry.options.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return Failure::Boot(e),
+    };
+    let (file, rest) = buf.split_at_mut(size);
+    let image = match loader::unpack(file, rest) {
+        Ok(image) => image,
+        Err(e) => return Failure::Boot(e),
+    };
+    Failure::Boot(loader::boot_image(board, platform, &source, image, &cmdline, timeline))
+}
