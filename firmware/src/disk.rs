@@ -1,5 +1,7 @@
-//! Disks: the virtio-blk devices PCI discovery found, their partitions and
-//! FAT file systems, for the boot manager's `disk` source and the shell.
+//! Disks: virtio-blk devices, their partitions and FAT file systems.
+//!
+//! Used by the boot manager's `disk` source (`boot`) and the shell's `ls`
+//! and `cat`, on the virtio-blk functions PCI discovery found.
 //!
 //! Disks are numbered in PCI discovery order (`disk0`, `disk1`, ...), their
 //! file systems named `disk0p1` (partition 1, as Linux numbers it) or
@@ -23,8 +25,10 @@ use fat::{FatError, Node, Volume};
 use tianshan_drivers::virtio_blk::{VirtioBlk, VirtioBlkError, is_virtio_blk};
 use tianshan_partition::{BlockDevice, NoTableReason, PartitionIoError, PartitionReader, PartitionTable};
 
+/// An error reading a partition (or whole-disk file system) of a disk.
+pub type PartitionError = PartitionIoError<VirtioBlkError>;
 /// An error of a file system on a disk.
-pub type FsError = FatError<PartitionIoError<VirtioBlkError>>;
+pub type FsError = FatError<PartitionError>;
 
 /// Why a disk could not be used.
 #[derive(Clone, Debug)]

@@ -11,7 +11,7 @@ use crate::timing::Timeline;
 use core::fmt;
 use tianshan_bootinfo::{Phase, WriteError};
 use tianshan_drivers::println;
-use tianshan_elf::LoadPlan;
+use tianshan_elf::{KernelKind, LoadPlan};
 use tianshan_rom_image::{Directory, PayloadKind, RomError};
 
 /// Why a boot attempt failed. Each variant names where the kernel came from.
@@ -40,6 +40,11 @@ pub enum BootError {
     NoKernel,
     /// The kernel image was refused (the reason was printed with its source).
     Refused,
+    /// A Tianshan kernel asks for a boot protocol this firmware lacks.
+    UnsupportedProtocol(u32),
+    /// Not a Tianshan kernel (no Tianshan note): Linux needs the LEFI
+    /// handoff, which this firmware does not implement yet.
+    NotTianshan,
     /// The boot-info block could not be written.
     BootInfo(WriteError),
 }
@@ -64,6 +69,13 @@ impl fmt::Display for BootError {
             BootError::Rom(e) => write!(f, "boot ROM: {e}"),
             BootError::NoKernel => write!(f, "boot ROM: no kernel payload in the ROM image"),
             BootError::Refused => write!(f, "kernel refused"),
+            BootError::UnsupportedProtocol(v) => {
+                write!(f, "the kernel wants Tianshan boot protocol {v}; this firmware speaks version 1")
+            }
+            BootError::NotTianshan => write!(
+                f,
+                "not a Tianshan kernel (no Tianshan ELF note); booting Linux through LEFI is not supported yet"
+            ),
             BootError::BootInfo(e) => write!(f, "{e}"),
         }
     }
@@ -88,10 +100,17 @@ pub fn boot_image<B: Board>(
     cmdline: &str,
     timeline: &mut Timeline,
 ) -> BootError {
+    let kind = tianshan_elf::kernel_kind(image);
     match load(board, platform, source, image) {
         Ok(plan) => {
             timeline.mark(Phase::Loader, board.counter());
-            handoff::enter_kernel(board, platform, &plan, cmdline, timeline)
+            match kind {
+                KernelKind::Tianshan { protocol: 1 } => {
+                    handoff::enter_kernel(board, platform, &plan, cmdline, timeline)
+                }
+                KernelKind::Tianshan { protocol } => BootError::UnsupportedProtocol(protocol),
+                KernelKind::Other => BootError::NotTianshan,
+            }
         }
         Err(e) => e,
     }

@@ -49,8 +49,11 @@ pub fn cargo() -> Command {
 
 /// Adds the bare-metal target flags to a cargo command.
 fn target_args(cmd: &mut Command) {
-    cmd.args(["--target", TARGET_SPEC])
-        .args(["-Zbuild-std=core,alloc", "-Zbuild-std-features=compiler-builtins-mem", "-Zjson-target-spec"]);
+    cmd.args(["--target", TARGET_SPEC]).args([
+        "-Zbuild-std=core,alloc",
+        "-Zbuild-std-features=compiler-builtins-mem",
+        "-Zjson-target-spec",
+    ]);
 }
 
 /// Profile the firmware is built with (size first: see Cargo.toml).

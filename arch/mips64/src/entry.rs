@@ -211,6 +211,17 @@ macro_rules! kernel_entry {
             "    jalr $t9",
             "3:  wait",
             "    b 3b",
+            // The note that tells Tianshan firmware this is a Tianshan
+            // kernel (docs/boot-protocol.md): name "Tianshan", type 1,
+            // descriptor = boot protocol version 1.
+            ".section .note.tianshan, \"a\", @note",
+            ".balign 4",
+            ".long 9",
+            ".long 4",
+            ".long 1",
+            ".asciz \"Tianshan\"",
+            ".balign 4",
+            ".long 1",
             // EBase page: TLB refill +0x000, XTLB refill +0x080, cache error
             // +0x100, general exception +0x180 (MIPS64 PRA, BEV = 0).
             ".section .text.vectors, \"ax\", @progbits",

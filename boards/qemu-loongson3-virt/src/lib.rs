@@ -164,9 +164,10 @@ impl tianshan_firmware::Board for QemuLoongson3Virt {
     fn park_secondaries(&self, cpu_count: u32) -> ParkReport {
         // Everything survives a guest reset (§12, §15.2): mask the
         // controller and quiet every IPI block before anything else.
-        // SAFETY: the LIOINTC of this machine; masking all inputs is what a
-        // fresh controller looks like.
-        drop(unsafe { Liointc::new(addr::xkphys_uncached(LIOINTC_PA) as usize) });
+        // SAFETY: the LIOINTC of this machine; creating the driver masks
+        // every input, which is what a fresh controller looks like; the
+        // kernel creates its own later.
+        let _masked = unsafe { Liointc::new(addr::xkphys_uncached(LIOINTC_PA) as usize) };
         let n = cpu_count.max(1);
         for i in 0..n {
             // SAFETY: block i exists for every core present; KX is set by
@@ -201,7 +202,6 @@ impl tianshan_firmware::Board for QemuLoongson3Virt {
         // has no side effect.
         unsafe { ipi::read64(ipi::block(block), ipi::MAILBOX_A1) == ipi::PARKED_MARKER }
     }
-
 
     fn pci(&self) -> Option<(Ecam, PciWindows)> {
         // SAFETY: the ECAM window of this machine (§14.1), reached through

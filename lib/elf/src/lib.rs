@@ -186,6 +186,70 @@ impl fmt::Display for ElfError {
     }
 }
 
+/// Name of the note that marks a Tianshan kernel (with its NUL).
+pub const TIANSHAN_NOTE_NAME: &[u8] = b"Tianshan\0";
+/// Note type whose descriptor is the boot protocol version (a u32).
+pub const TIANSHAN_NOTE_PROTOCOL: u32 = 1;
+/// Most notes examined per segment (hostile files cannot make this loop long).
+const MAX_NOTES: usize = 64;
+
+/// Which handoff a kernel expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelKind {
+    /// A Tianshan kernel: the boot-info block, at this protocol version.
+    Tianshan {
+        /// Boot protocol version from the note.
+        protocol: u32,
+    },
+    /// Anything else (taken to be Linux, booted through LEFI).
+    Other,
+}
+
+/// Tells a Tianshan kernel (which carries a `Tianshan` note of type 1 in a
+/// PT_NOTE segment) from any other. Never fails: a malformed file or note
+/// is simply not a Tianshan kernel (`validate` reports what is wrong).
+pub fn kernel_kind(file: &[u8]) -> KernelKind {
+    let Ok((header, _)) = pod::from_bytes::<FileHeader64<LE>>(file) else { return KernelKind::Other };
+    let phoff = header.e_phoff.get(LE);
+    let phnum = usize::from(header.e_phnum.get(LE));
+    let Some(headers) = usize::try_from(phoff)
+        .ok()
+        .and_then(|off| file.get(off..))
+        .and_then(|rest| pod::slice_from_bytes::<ProgramHeader64<LE>>(rest, phnum).ok())
+        .map(|(h, _)| h)
+    else {
+        return KernelKind::Other;
+    };
+    for ph in headers.iter().filter(|ph| ph.p_type.get(LE) == object::elf::PT_NOTE) {
+        let (Ok(off), Ok(len)) = (usize::try_from(ph.p_offset.get(LE)), usize::try_from(ph.p_filesz.get(LE))) else {
+            continue;
+        };
+        let Some(notes) = off.checked_add(len).and_then(|end| file.get(off..end)) else { continue };
+        if let Some(protocol) = find_tianshan_note(notes) {
+            return KernelKind::Tianshan { protocol };
+        }
+    }
+    KernelKind::Other
+}
+
+/// Walks one note segment; returns the protocol version of a Tianshan note.
+fn find_tianshan_note(mut notes: &[u8]) -> Option<u32> {
+    let word = |b: &[u8], at: usize| b.get(at..at + 4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+    for _ in 0..MAX_NOTES {
+        let (namesz, descsz, kind) = (word(notes, 0)? as usize, word(notes, 4)? as usize, word(notes, 8)?);
+        let name_end = 12usize.checked_add(namesz)?;
+        let desc_start = name_end.checked_next_multiple_of(4)?;
+        let desc_end = desc_start.checked_add(descsz)?;
+        let name = notes.get(12..name_end)?;
+        let desc = notes.get(desc_start..desc_end)?;
+        if name == TIANSHAN_NOTE_NAME && kind == TIANSHAN_NOTE_PROTOCOL && desc.len() >= 4 {
+            return word(desc, 0);
+        }
+        notes = notes.get(desc_end.checked_next_multiple_of(4)?..)?;
+    }
+    None
+}
+
 /// Validates `file` as a little-endian MIPS64 executable that fits in the
 /// free RAM of `memory_map`, with `to_phys` translating link addresses.
 pub fn validate(

@@ -33,11 +33,13 @@ pub struct SynthElf {
     pub entry: u64,
     /// The PT_LOAD segments.
     pub segments: Vec<SynthSegment>,
+    /// Notes (name with its NUL, type, descriptor), in one PT_NOTE segment.
+    pub notes: Vec<(Vec<u8>, u32, Vec<u8>)>,
 }
 
 impl Default for SynthElf {
     fn default() -> Self {
-        SynthElf { class: 2, data: 1, e_type: 2, machine: 8, entry: 0, segments: Vec::new() }
+        SynthElf { class: 2, data: 1, e_type: 2, machine: 8, entry: 0, segments: Vec::new(), notes: Vec::new() }
     }
 }
 
@@ -61,10 +63,28 @@ impl SynthElf {
         }
     }
 
-    /// Lays the file out: header, program headers, then segment data.
+    /// The notes laid out as a note segment.
+    fn note_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, kind, desc) in &self.notes {
+            out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(desc.len() as u32).to_le_bytes());
+            out.extend_from_slice(&kind.to_le_bytes());
+            out.extend_from_slice(name);
+            out.resize(out.len().next_multiple_of(4), 0);
+            out.extend_from_slice(desc);
+            out.resize(out.len().next_multiple_of(4), 0);
+        }
+        out
+    }
+
+    /// Lays the file out: header, program headers, then segment data (and
+    /// the note segment last).
     pub fn build(&self) -> Vec<u8> {
         let phoff = 64u64;
-        let data_start = phoff + 56 * self.segments.len() as u64;
+        let notes = self.note_bytes();
+        let phnum = self.segments.len() + usize::from(!notes.is_empty());
+        let data_start = phoff + 56 * phnum as u64;
         let mut out = Vec::new();
         out.extend_from_slice(&[0x7F, b'E', b'L', b'F', self.class, self.data, 1, 0]);
         out.extend_from_slice(&[0; 8]);
@@ -77,7 +97,7 @@ impl SynthElf {
         out.extend_from_slice(&0u32.to_le_bytes()); // e_flags
         out.extend_from_slice(&64u16.to_le_bytes()); // e_ehsize
         out.extend_from_slice(&56u16.to_le_bytes()); // e_phentsize
-        out.extend_from_slice(&(self.segments.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(phnum as u16).to_le_bytes());
         out.extend_from_slice(&64u16.to_le_bytes()); // e_shentsize
         out.extend_from_slice(&0u16.to_le_bytes()); // e_shnum
         out.extend_from_slice(&0u16.to_le_bytes()); // e_shstrndx
@@ -93,9 +113,20 @@ impl SynthElf {
             out.extend_from_slice(&8u64.to_le_bytes()); // p_align
             offset += s.data.len() as u64;
         }
+        if !notes.is_empty() {
+            out.extend_from_slice(&4u32.to_le_bytes()); // PT_NOTE
+            out.extend_from_slice(&4u32.to_le_bytes()); // PF_R
+            out.extend_from_slice(&offset.to_le_bytes());
+            out.extend_from_slice(&0u64.to_le_bytes());
+            out.extend_from_slice(&0u64.to_le_bytes());
+            out.extend_from_slice(&(notes.len() as u64).to_le_bytes());
+            out.extend_from_slice(&(notes.len() as u64).to_le_bytes());
+            out.extend_from_slice(&4u64.to_le_bytes());
+        }
         for s in &self.segments {
             out.extend_from_slice(&s.data);
         }
+        out.extend_from_slice(&notes);
         out
     }
 }

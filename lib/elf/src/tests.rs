@@ -176,3 +176,44 @@ fn mutated_headers_never_yield_an_unsafe_plan() {
     // Bytes such as e_shoff, e_flags and p_align do not matter to loading.
     assert!(accepted > 0);
 }
+
+#[test]
+fn tells_tianshan_kernels_from_others() {
+    let mut e = two_segments();
+    assert_eq!(kernel_kind(&e.build()), KernelKind::Other, "no note");
+    e.notes.push((b"GNU\0".to_vec(), 3, vec![1, 2, 3, 4, 5]));
+    e.notes.push((TIANSHAN_NOTE_NAME.to_vec(), TIANSHAN_NOTE_PROTOCOL, 7u32.to_le_bytes().to_vec()));
+    let file = e.build();
+    assert_eq!(kernel_kind(&file), KernelKind::Tianshan { protocol: 7 });
+    assert!(check(&file).is_ok(), "a note segment does not disturb loading");
+    // Wrong type, wrong name, short descriptor: not Tianshan.
+    for (name, kind, desc) in [
+        (TIANSHAN_NOTE_NAME.to_vec(), 2, vec![1, 0, 0, 0]),
+        (b"Tianshax\0".to_vec(), 1, vec![1, 0, 0, 0]),
+        (TIANSHAN_NOTE_NAME.to_vec(), 1, vec![1, 0]),
+    ] {
+        let mut e = two_segments();
+        e.notes.push((name, kind, desc));
+        assert_eq!(kernel_kind(&e.build()), KernelKind::Other);
+    }
+}
+
+#[test]
+fn hostile_notes_are_not_tianshan() {
+    let mut e = two_segments();
+    e.notes.push((TIANSHAN_NOTE_NAME.to_vec(), TIANSHAN_NOTE_PROTOCOL, 1u32.to_le_bytes().to_vec()));
+    let good = e.build();
+    let note_at = good.len() - 24;
+    for i in 0..24 {
+        for v in [0x00u8, 0xFF, 0x7F] {
+            let mut f = good.clone();
+            f[note_at + i] = v;
+            let _ = kernel_kind(&f); // must return, whatever it says
+        }
+    }
+    let mut f = good.clone();
+    f[note_at..note_at + 4].copy_from_slice(&u32::MAX.to_le_bytes()); // namesz
+    assert_eq!(kernel_kind(&f), KernelKind::Other);
+    assert_eq!(kernel_kind(&good[..100]), KernelKind::Other);
+    assert_eq!(kernel_kind(b""), KernelKind::Other);
+}

@@ -1,4 +1,4 @@
-//! LEFI byte layout and fixed values: offsets, sizes and QEMU's known-good data.
+//! LEFI byte layout and fixed values: offsets, sizes, QEMU's known-good data.
 //!
 //! Everything here is ABI: numbers a stock Loongson-3 Linux kernel reads at
 //! fixed byte offsets. Section numbers (§) refer to
@@ -110,7 +110,7 @@ pub mod memmap {
     pub const MEM_FREQ: usize = 0x06;
     /// `map[0]`: unaligned start of the entry array (§5.1 "Trap").
     pub const MAP: usize = 0x0A;
-    /// Stride of `map[]`: 20 bytes of fields + 4 bytes tail padding (§5.1, [run]).
+    /// Stride of `map[]`: 20 bytes of fields + 4 bytes tail padding (§5.1, \[run\]).
     pub const ENTRY_SIZE: usize = 24;
     /// Capacity of `map[]` (L-BP `LOONGSON3_BOOT_MEM_MAP_MAX`).
     pub const MAX_ENTRIES: usize = 128;
@@ -279,7 +279,7 @@ const _: () = assert!(placement::END >= KEXEC_COPY_LEN);
 // ---------------------------------------------------------------------------
 
 /// argv area layout (§4.1, mirroring QEMU's block at PA 0x0FF0_0000): four u32
-/// slots (argv[0], argv[1], the terminating 0, padding), then the strings.
+/// slots (`argv[0]`, `argv[1]`, the terminating 0, padding), then the strings.
 pub mod argv {
     /// Number of u32 slots before the strings.
     pub const SLOTS: usize = 4;
@@ -288,9 +288,11 @@ pub mod argv {
     pub const SLOT_SIZE: usize = 4;
     /// Offset of the first string ("g").
     pub const STRINGS: usize = SLOTS * SLOT_SIZE;
-    /// argv[0]: ignored by Linux; QEMU passes "g" after PMON's boot command (§4.1).
+    /// `argv[0]`: ignored by Linux; QEMU passes "g" after PMON's boot command (§4.1).
     pub const PROGRAM_NAME: &[u8] = b"g";
-    /// argc: argv[0] and the whole command line as argv[1] (§4.1, §14 item 5).
+    /// Length of the NUL that ends each C string.
+    pub const NUL_LEN: usize = 1;
+    /// argc: `argv[0]` and the whole command line as `argv[1]` (§4.1, §14 item 5).
     pub const ARGC: u64 = 2;
     /// Linux's COMMAND_LINE_SIZE on MIPS (torvalds/linux
     /// `arch/mips/include/uapi/asm/setup.h`): the concatenated line, NUL included.

@@ -97,9 +97,9 @@ pub const fn kseg0_u32(pa: u64) -> Option<u32> {
 }
 
 /// The address Linux's `rd_start=` should name for physical address `pa`:
-/// KSEG0 below 512 MiB (QEMU's form, [run] §4.2), otherwise XKPHYS cached,
+/// KSEG0 below 512 MiB (QEMU's form, \[run\] §4.2), otherwise XKPHYS cached,
 /// which `rd_start_early` keeps as it is and `init_initrd` accepts because it
-/// is at or above PAGE_OFFSET (§4.2 [src] L-SETUP; not run-verified).
+/// is at or above PAGE_OFFSET (§4.2 \[src\] L-SETUP; not run-verified).
 pub const fn initrd_virtual(pa: u64) -> u64 {
     match kseg0(pa) {
         Some(va) => va,
@@ -110,7 +110,7 @@ pub const fn initrd_virtual(pa: u64) -> u64 {
 /// True if the kernel can call `address` without a TLB mapping: KSEG0/KSEG1
 /// or XKPHYS (§8), and it is instruction-aligned.
 pub const fn is_unmapped_code_address(address: u64) -> bool {
-    if address % INSTRUCTION_ALIGN != 0 {
+    if !address.is_multiple_of(INSTRUCTION_ALIGN) {
         return false;
     }
     let kseg = address >= KSEG0_BASE && address < KSEG1_END;

@@ -1,4 +1,4 @@
-//! The kernel command line: `rd_start=`/`rd_size=` for an initrd, then the user's text.
+//! The kernel command line: initrd words (`rd_start=`, `rd_size=`), user text.
 //!
 //! Linux concatenates argv[1..argc] with spaces, bounded by COMMAND_LINE_SIZE
 //! (`lefi-boot-protocol.md` §4.1, L-CMD `fw_init_cmdline`), and learns about an
@@ -54,7 +54,7 @@ impl Write for Counter {
 }
 
 /// Writes the initrd words: `rd_start=0x<virtual address> rd_size=<decimal>`
-/// (§4.2; e.g. `rd_start=0xffffffff84000000 rd_size=2560`, [run]).
+/// (§4.2; e.g. `rd_start=0xffffffff84000000 rd_size=2560`, \[run\]).
 fn write_initrd_words(w: &mut impl Write, initrd: &Initrd) -> fmt::Result {
     write!(w, "rd_start={:#x} rd_size={}", initrd_virtual(initrd.pa), initrd.size)
 }

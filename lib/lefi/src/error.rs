@@ -119,10 +119,9 @@ impl fmt::Display for LefiError {
             LefiError::BlockInUsableRam { block, usable } => {
                 write!(f, "LEFI block {block} overlaps RAM {usable} that Linux is told it may use")
             }
-            LefiError::BadEntryPoint { which, address } => write!(
-                f,
-                "{which} entry {address:#x} is not 0 or a 4-byte aligned KSEG0/KSEG1/XKPHYS address"
-            ),
+            LefiError::BadEntryPoint { which, address } => {
+                write!(f, "{which} entry {address:#x} is not 0 or a 4-byte aligned KSEG0/KSEG1/XKPHYS address")
+            }
             LefiError::RamTooSmall { size, min } => {
                 write!(f, "RAM size {size:#x} is below the minimum {min:#x}")
             }

@@ -1,4 +1,4 @@
-//! LEFI hand-off: the tables, argv and registers that start a stock Loongson-3 Linux.
+//! LEFI hand-off: the tables, argv and registers that start Loongson-3 Linux.
 //!
 //! A stock MIPS Loongson-3 kernel expects its firmware to enter it with
 //! a0 = argc, a1 = argv (32-bit sign-extended pointers), a2 = `boot_params`
@@ -13,7 +13,7 @@
 //! | Offset | Content |
 //! |---|---|
 //! | 0x0000 .. 0x8B00 | `boot_params` and the seven tables, at QEMU's offsets (§5.2) |
-//! | 0x8B00 | argv: u32 argv[0], argv[1], 0, 0 |
+//! | 0x8B00 | argv: u32 `argv[0]`, `argv[1]`, 0, 0 |
 //! | 0x8B10 | "g\0", then the command line and its NUL |
 //!
 //! The memory map follows `loongson3-virt`'s RAM model ([`memory`]); the
@@ -21,9 +21,15 @@
 //! boot fixes (board strings, PRId) are parameters with QEMU's known-good
 //! values as constants.
 //!
-//! Spec notes (see also the module docs): `system_loongson` has no bridge-type
-//! field; Linux decides the VIRTUAL bridge from the PCI vendor ID at PA
-//! 0x1A00_0000 (§10), so nothing is written for it.
+//! Spec notes (details in the module docs):
+//! * `system_loongson` has no bridge-type field; Linux decides the VIRTUAL
+//!   bridge from the PCI vendor ID at PA 0x1A00_0000 (§10), so nothing is
+//!   written for it.
+//! * §7 describes `mem_size` bit 31 (bytes) as if every 6.x kernel had it; it
+//!   arrived with torvalds/linux commit c7206e7bd214 (stable backports from
+//!   Dec 2023), so this crate reports whole MiB only ([`memory`]).
+//! * §13's odd-N rule b = (N − 1) / 2 gives `cpu_startup_core_id` ≥ 4 for
+//!   N ≥ 9, which the LIOINTC route byte cannot express ([`smp`]).
 #![cfg_attr(not(test), no_std)]
 
 pub mod abi;
@@ -42,7 +48,9 @@ pub use error::{EntryPoint, LefiError, StringField};
 pub use memory::{MemoryEntry, RamLayout};
 pub use smp::{BootCorePlan, CoreWiring, ParkedCore};
 
-use abi::{STRING_FIELD_LEN, argv, board_devices, boot_params, cpuinfo, interface, irq, memmap, placement, special, system};
+use abi::{
+    STRING_FIELD_LEN, argv, board_devices, boot_params, cpuinfo, interface, irq, memmap, placement, special, system,
+};
 use cmdline::CommandLine;
 
 /// The block's physical address must be aligned like QEMU's tables (§5.2),
@@ -53,7 +61,8 @@ pub const ARGV_OFFSET: usize = placement::END;
 /// Largest block [`build`] writes: tables, argv slots, "g\0", the longest
 /// command line and its NUL. A buffer this size never gives
 /// [`LefiError::BufferTooSmall`].
-pub const MAX_BLOCK_SIZE: usize = ARGV_OFFSET + argv::STRINGS + argv::PROGRAM_NAME.len() + 1 + argv::COMMAND_LINE_SIZE;
+pub const MAX_BLOCK_SIZE: usize =
+    ARGV_OFFSET + argv::STRINGS + argv::PROGRAM_NAME.len() + argv::NUL_LEN + argv::COMMAND_LINE_SIZE;
 /// Initrd start alignment: 64 KiB, as QEMU uses, valid for 16 KiB-page
 /// (Debian) and 64 KiB-page kernels (§4.2).
 pub const INITRD_ALIGN: u64 = 64 << 10;
@@ -150,7 +159,7 @@ pub struct BoardStrings<'a> {
 }
 
 impl BoardStrings<'static> {
-    /// QEMU 10.0.2's values for `loongson3-virt` (§5.8–§5.10, [run]).
+    /// QEMU 10.0.2's values for `loongson3-virt` (§5.8–§5.10, \[run\]).
     pub const QEMU: Self = Self {
         board_name: "Loongson-3A-VIRT-1w-V1.00-demo",
         interface_description: "UEFI_Version_v1.0",
@@ -277,14 +286,14 @@ pub fn build(params: &LefiParams<'_>, buf: &mut [u8]) -> Result<Handoff, LefiErr
 
     // Block placement.
     let program_name_at = ARGV_OFFSET + argv::STRINGS;
-    let line_at = program_name_at + argv::PROGRAM_NAME.len() + 1;
-    let needed = line_at + line.len() + 1;
+    let line_at = program_name_at + argv::PROGRAM_NAME.len() + argv::NUL_LEN;
+    let needed = line_at + line.len() + argv::NUL_LEN;
     let block = PhysRange::from_start_len(params.block_pa, needed as u64)
         .ok_or(LefiError::NotKseg0 { range: PhysRange::new(params.block_pa, u64::MAX) })?;
     if block.end > addr::KSEG_PHYS_LIMIT {
         return Err(LefiError::NotKseg0 { range: block });
     }
-    if block.start % BLOCK_ALIGN != 0 {
+    if !block.start.is_multiple_of(BLOCK_ALIGN) {
         return Err(LefiError::MisalignedBlock { pa: block.start, align: BLOCK_ALIGN });
     }
     if block.end > memory::LOW_WINDOW_SIZE {
@@ -301,7 +310,7 @@ pub fn build(params: &LefiParams<'_>, buf: &mut [u8]) -> Result<Handoff, LefiErr
         if initrd.size == 0 {
             return Err(LefiError::InitrdEmpty);
         }
-        if initrd.pa % INITRD_ALIGN != 0 {
+        if !initrd.pa.is_multiple_of(INITRD_ALIGN) {
             return Err(LefiError::InitrdMisaligned { pa: initrd.pa, align: INITRD_ALIGN });
         }
         let range = PhysRange::from_start_len(initrd.pa, initrd.size)

@@ -1,4 +1,4 @@
-//! The LEFI memory map for `loongson3-virt`: usable RAM minus what firmware keeps.
+//! The LEFI memory map for `loongson3-virt`: usable RAM minus firmware areas.
 //!
 //! RAM model (`loongson3-virt.md` §4, §5): all RAM sits at 0x8000_0000 and up;
 //! its first 256 MiB also appear at PA 0. Each byte is described once, as

@@ -16,6 +16,11 @@
 //! (EBase = N − 1 − wiring index, `loongson3-virt.md` §15.4), which the plan of
 //! `lefi-boot-protocol.md` §13 works around. Use [`CoreWiring::ReversedQemu10`]
 //! only for QEMU 10.0.x; whether later releases fix the order is UNVERIFIED.
+//!
+//! Note on §13: the invariant above (EBase mod 4 = LIOINTC core, both < 4)
+//! has a second solution for some odd N: for N = 5 and 9 wiring index 0
+//! (EBase 4 or 8) also satisfies it and would give Linux all N CPUs. This
+//! module follows §13 as written (verified for N = 3) and does not use it.
 
 use crate::LefiError;
 
@@ -80,7 +85,7 @@ impl BootCorePlan {
     ///   mask 0 (§12.1).
     /// * [`CoreWiring::ReversedQemu10`] (§13): N = 1 → the only core. Odd N →
     ///   boot on wiring index b = (N − 1) / 2, whose EBase is also b;
-    ///   `cpu_startup_core_id` = b; mask = bits 0..b−1 (verified [run] for
+    ///   `cpu_startup_core_id` = b; mask = bits 0..b−1 (verified \[run\] for
     ///   N = 3; N = 5, 7 UNVERIFIED per §13). For odd N ≥ 9 §13's b would be
     ///   ≥ 4, which LIOINTC cannot route to; this plan then uses
     ///   b = ((N − 1) / 2) mod 4 instead, derived from the same rule (EBase mod 4
@@ -93,7 +98,7 @@ impl BootCorePlan {
         }
         let boot_index = match wiring {
             CoreWiring::Straight => 0,
-            CoreWiring::ReversedQemu10 if cpu_count % 2 == 1 => ((cpu_count - 1) / 2) % LIOINTC_CORES,
+            CoreWiring::ReversedQemu10 if !cpu_count.is_multiple_of(2) => ((cpu_count - 1) / 2) % LIOINTC_CORES,
             CoreWiring::ReversedQemu10 => 0,
         };
         let boot_ebase = ebase_of(wiring, cpu_count, boot_index);
