@@ -44,6 +44,19 @@ pub struct ParkReport {
     pub reversed: bool,
 }
 
+/// Addresses of firmware code that outlives the firmware (in ROM).
+#[derive(Clone, Copy, Debug)]
+pub struct RomServices {
+    /// Resets the machine.
+    pub reset: u64,
+    /// Powers the machine off.
+    pub power_off: u64,
+    /// Requests suspend, then returns.
+    pub suspend: u64,
+    /// Loads a0, a2, a3 and an entry from the block gp points at and jumps.
+    pub enter_os: u64,
+}
+
 /// A board the firmware can run on.
 pub trait Board: Sync {
     /// Board name, as in `boards/<name>`.
@@ -79,6 +92,26 @@ pub trait Board: Sync {
     fn park_secondaries(&self, cpu_count: u32) -> ParkReport;
     /// True once the core owning IPI block `block` waits on its mailbox.
     fn core_parked(&self, block: u32) -> bool;
+    /// Starts the parked core owning IPI block `block`: a1, gp, sp, then pc
+    /// last (the mailbox protocol, `docs/boot-protocol.md`).
+    fn release_core(&self, block: u32, pc: u64, sp: u64, gp: u64, a1: u64);
+    /// This core's number as the CPU reports it (EBase.CPUNum).
+    fn cpu_num(&self) -> u32;
+    /// Parks the calling core on its own mailbox, for the OS to release.
+    ///
+    /// # Safety
+    ///
+    /// Nothing may rely on this core afterwards.
+    unsafe fn park_this_core(&self) -> !;
+    /// ROM addresses of the reset, power-off and suspend routines an OS may
+    /// call, and of the routine a released core enters an OS through.
+    fn rom_services(&self) -> RomServices;
+    /// Enters an OS with a0..a3, Status and Cause zero.
+    ///
+    /// # Safety
+    ///
+    /// The OS and everything a0..a3 point at must be in place.
+    unsafe fn enter_os(&self, entry: u64, args: [u64; 4]) -> !;
     /// The PCIe configuration space, if the board has one (called once).
     fn pci(&self) -> Option<(Ecam, PciWindows)>;
     /// The boot flash as mapped, and the offset of its payload directory.

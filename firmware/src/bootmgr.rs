@@ -31,6 +31,8 @@ use tianshan_drivers::{console, print, println};
 
 /// fw_cfg file: the kernel to boot.
 pub const FWCFG_KERNEL: &str = "opt/tianshan/kernel";
+/// fw_cfg file: the initrd (for Linux).
+pub const FWCFG_INITRD: &str = "opt/tianshan/initrd";
 /// fw_cfg file: the kernel command line.
 pub const FWCFG_CMDLINE: &str = "opt/tianshan/cmdline";
 /// fw_cfg file: the firmware configuration.
@@ -188,11 +190,30 @@ fn boot_fwcfg<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline)
         Err(e) => return BootError::Platform(e),
     }
     println!("boot: fwcfg: {FWCFG_KERNEL} ({size} bytes)");
+    // The initrd, if any, right after the kernel file.
+    let (initrd, rest) = match board.fw_cfg_size(FWCFG_INITRD) {
+        Ok(None) => (None, rest),
+        Ok(Some(isize)) => {
+            let isize = isize as usize;
+            if isize > rest.len() {
+                return BootError::TooLarge { size: isize, room: rest.len() };
+            }
+            let (initrd, rest) = rest.split_at_mut(isize);
+            match board.fw_cfg_read(FWCFG_INITRD, initrd) {
+                Ok(n) if n == isize => {}
+                Ok(n) => return BootError::ShortRead { read: n, size: isize },
+                Err(e) => return BootError::Platform(e),
+            }
+            println!("boot: fwcfg: {FWCFG_INITRD} ({isize} bytes)");
+            (Some(&*initrd), rest)
+        }
+        Err(e) => return BootError::Platform(e),
+    };
     let image = match loader::unpack(file, rest) {
         Ok(image) => image,
         Err(e) => return e,
     };
-    loader::boot_image(board, platform, "fwcfg:opt/tianshan/kernel", image, &cmdline, timeline)
+    loader::boot_image(board, platform, "fwcfg:opt/tianshan/kernel", image, &cmdline, initrd, timeline)
 }
 
 fn boot_rom<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline) -> BootError {
@@ -211,5 +232,5 @@ fn boot_rom<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline) -
         Ok(c) => c,
         Err(e) => return e,
     };
-    loader::boot_image(board, platform, EMBEDDED_KERNEL, image, &cmdline, timeline)
+    loader::boot_image(board, platform, EMBEDDED_KERNEL, image, &cmdline, None, timeline)
 }

@@ -25,6 +25,7 @@ pub mod devices;
 pub mod disk;
 pub mod fatal;
 pub mod handoff;
+pub mod linux;
 pub mod loader;
 pub mod platform;
 pub mod scratch;

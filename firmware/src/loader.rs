@@ -42,9 +42,14 @@ pub enum BootError {
     Refused,
     /// A Tianshan kernel asks for a boot protocol this firmware lacks.
     UnsupportedProtocol(u32),
-    /// Not a Tianshan kernel (no Tianshan note): Linux needs the LEFI
-    /// handoff, which this firmware does not implement yet.
-    NotTianshan,
+    /// The initrd file is empty.
+    InitrdEmpty,
+    /// The initrd does not fit in free RAM after the kernel.
+    InitrdNoRoom { size: u64, at: u64 },
+    /// The LEFI tables could not be built.
+    Lefi(tianshan_lefi::LefiError),
+    /// The core Linux must start on never parked.
+    CoreNotParked { ebase: u32 },
     /// The boot-info block could not be written.
     BootInfo(WriteError),
 }
@@ -72,10 +77,14 @@ impl fmt::Display for BootError {
             BootError::UnsupportedProtocol(v) => {
                 write!(f, "the kernel wants Tianshan boot protocol {v}; this firmware speaks version 1")
             }
-            BootError::NotTianshan => write!(
-                f,
-                "not a Tianshan kernel (no Tianshan ELF note); booting Linux through LEFI is not supported yet"
-            ),
+            BootError::InitrdEmpty => write!(f, "initrd is empty"),
+            BootError::InitrdNoRoom { size, at } => {
+                write!(f, "initrd of {size} bytes does not fit in free RAM at {at:#x}")
+            }
+            BootError::Lefi(e) => write!(f, "Linux handoff: {e}"),
+            BootError::CoreNotParked { ebase } => {
+                write!(f, "Linux handoff: core {ebase}, which must start Linux, is not parked on its mailbox")
+            }
             BootError::BootInfo(e) => write!(f, "{e}"),
         }
     }
@@ -98,6 +107,7 @@ pub fn boot_image<B: Board>(
     source: &str,
     image: &[u8],
     cmdline: &str,
+    initrd: Option<&[u8]>,
     timeline: &mut Timeline,
 ) -> BootError {
     let kind = tianshan_elf::kernel_kind(image);
@@ -106,10 +116,13 @@ pub fn boot_image<B: Board>(
             timeline.mark(Phase::Loader, board.counter());
             match kind {
                 KernelKind::Tianshan { protocol: 1 } => {
+                    if initrd.is_some() {
+                        println!("boot: {source}: initrd ignored (a Tianshan kernel takes none)");
+                    }
                     handoff::enter_kernel(board, platform, &plan, cmdline, timeline)
                 }
                 KernelKind::Tianshan { protocol } => BootError::UnsupportedProtocol(protocol),
-                KernelKind::Other => BootError::NotTianshan,
+                KernelKind::Other => crate::linux::enter_linux(board, platform, &plan, cmdline, initrd, timeline),
             }
         }
         Err(e) => e,

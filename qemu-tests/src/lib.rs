@@ -6,6 +6,11 @@
 //! fails prints the whole serial transcript. Tests find the images and
 //! QEMU through the environment `cargo xtask test` sets
 //! (`TIANSHAN_IMAGES`, `TIANSHAN_QEMU`, `TIANSHAN_QEMU_ARGS`).
+//!
+//! [`disk`] builds the FAT disk images the disk-boot tests and `cargo xtask
+//! bench linux` attach.
+
+pub mod disk;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -51,6 +56,10 @@ pub struct MachineConfig {
     pub rom: Option<PathBuf>,
     /// A kernel for QEMU's own `-kernel` boot.
     pub kernel: Option<PathBuf>,
+    /// `-initrd` for QEMU's own `-kernel` boot.
+    pub initrd: Option<PathBuf>,
+    /// `-append` (the command line) for QEMU's own `-kernel` boot.
+    pub append: Option<String>,
     /// `-m`.
     pub memory: String,
     /// `-smp`.
@@ -75,6 +84,8 @@ impl MachineConfig {
         MachineConfig {
             rom: Some(rom.as_ref().to_path_buf()),
             kernel: None,
+            initrd: None,
+            append: None,
             memory: "1G".into(),
             cpus: 1,
             fw_cfg_files: vec![],
@@ -115,6 +126,12 @@ impl MachineConfig {
         }
         if let Some(kernel) = &self.kernel {
             cmd.arg("-kernel").arg(kernel);
+        }
+        if let Some(initrd) = &self.initrd {
+            cmd.arg("-initrd").arg(initrd);
+        }
+        if let Some(append) = &self.append {
+            cmd.arg("-append").arg(append);
         }
         for (name, file) in &self.fw_cfg_files {
             cmd.arg("-fw_cfg").arg(format!("name={name},file={}", file.display()));
@@ -196,19 +213,68 @@ impl Machine {
 
     /// `expect` with an explicit deadline.
     pub fn expect_within(&mut self, text: &str, timeout: Duration) {
+        self.wait_for(&format!("{text:?}"), timeout, |b| find(b, text.as_bytes()).map(|at| (at + text.len(), ())))
+    }
+
+    /// Waits for whichever of `texts` appears first after what earlier
+    /// expects consumed; returns its index.
+    pub fn expect_any_within(&mut self, texts: &[&str], timeout: Duration) -> usize {
+        self.wait_for(&format!("one of {texts:?}"), timeout, |b| {
+            texts
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| find(b, t.as_bytes()).map(|at| (at, i, t.len())))
+                .min_by_key(|&(at, _, _)| at)
+                .map(|(at, i, len)| (at + len, i))
+        })
+    }
+
+    /// Waits for a whole line that contains `prefix`; returns the rest of
+    /// that line after it (without the line ending).
+    pub fn expect_line_within(&mut self, prefix: &str, timeout: Duration) -> String {
+        self.wait_for(&format!("a line with {prefix:?}"), timeout, |b| {
+            let at = find(b, prefix.as_bytes())?;
+            let rest = &b[at + prefix.len()..];
+            let end = rest.iter().position(|&c| c == b'\n')?;
+            let line = String::from_utf8_lossy(&rest[..end]).trim_end_matches('\r').to_string();
+            Some((at + prefix.len() + end + 1, line))
+        })
+    }
+
+    /// Waits for a whole line that contains every one of `parts`; returns
+    /// the line (without the line ending).
+    pub fn expect_line_with(&mut self, parts: &[&str], timeout: Duration) -> String {
+        self.wait_for(&format!("a line with all of {parts:?}"), timeout, |b| {
+            let mut start = 0;
+            while let Some(len) = b[start..].iter().position(|&c| c == b'\n') {
+                let line = String::from_utf8_lossy(&b[start..start + len]).trim_end_matches('\r').to_string();
+                start += len + 1;
+                if parts.iter().all(|p| line.contains(p)) {
+                    return Some((start, line));
+                }
+            }
+            None
+        })
+    }
+
+    /// Waits until `found` recognises something in the output after what
+    /// earlier expects consumed. `found` returns how many of those bytes
+    /// it consumed and the value to return; `what` names it for the panic
+    /// at the deadline.
+    fn wait_for<T>(&mut self, what: &str, timeout: Duration, mut found: impl FnMut(&[u8]) -> Option<(usize, T)>) -> T {
         let deadline = Instant::now() + timeout;
         let (lock, cvar) = &*self.serial;
         let mut s = lock.lock().expect("serial lock");
         loop {
-            if let Some(at) = find(&s.bytes[self.cursor..], text.as_bytes()) {
-                self.cursor += at + text.len();
-                return;
+            if let Some((consumed, value)) = found(&s.bytes[self.cursor..]) {
+                self.cursor += consumed;
+                return value;
             }
             let now = Instant::now();
             if s.closed || now >= deadline {
                 let why = if s.closed { "QEMU exited" } else { "timed out" };
                 drop(s);
-                panic!("expected {text:?} ({why} after {timeout:?})");
+                panic!("expected {what} ({why} after {timeout:?})");
             }
             s = cvar.wait_timeout(s, deadline - now).expect("serial lock").0;
         }

@@ -3,58 +3,9 @@
 //! GPT written by hand), BLS entries and PMON `boot.cfg`, and the broken
 //! disks that must be reported and passed over.
 
-use std::io::{Cursor, Write};
 use std::time::Duration;
+use tianshan_qemu_tests::disk::{FIRST_LBA, MIB, SECTOR, fat_volume, mbr_disk, mbr_fat16};
 use tianshan_qemu_tests::{CONFIG_FILE, Machine, MachineConfig, image, image_dir, scratch_file};
-
-const SECTOR: usize = 512;
-/// Partitions start at 1 MiB, as partitioning tools place them.
-const FIRST_LBA: usize = 2048;
-const MIB: usize = 1 << 20;
-
-/// A FAT file system of `size` bytes holding `files` (directories are
-/// created as needed).
-fn fat_volume(size: usize, fat_type: fatfs::FatType, files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut volume = vec![0u8; size];
-    fatfs::format_volume(Cursor::new(&mut volume), fatfs::FormatVolumeOptions::new().fat_type(fat_type))
-        .expect("format FAT");
-    {
-        let fs = fatfs::FileSystem::new(Cursor::new(&mut volume), fatfs::FsOptions::new()).expect("mount FAT");
-        let root = fs.root_dir();
-        for (path, data) in files {
-            let mut dir = root.clone();
-            let components: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-            let (name, parents) = components.split_last().expect("a file name");
-            for parent in parents {
-                dir = dir.open_dir(parent).or_else(|_| dir.create_dir(parent)).expect("create directory");
-            }
-            let mut file = dir.create_file(name).expect("create file");
-            file.write_all(data).expect("write file");
-        }
-    }
-    volume
-}
-
-/// A disk with an MBR and one partition per `(type, volume)`.
-fn mbr_disk(partitions: &[(u8, &[u8])]) -> Vec<u8> {
-    let mut disk = vec![0u8; FIRST_LBA * SECTOR];
-    for (i, (type_byte, volume)) in partitions.iter().enumerate() {
-        let start = disk.len() / SECTOR;
-        let count = volume.len().div_ceil(SECTOR);
-        disk.extend_from_slice(volume);
-        disk.resize((start + count) * SECTOR, 0);
-        let entry = &mut disk[446 + 16 * i..][..16];
-        entry[0] = 0x00;
-        entry[1..4].copy_from_slice(&[0xFE, 0xFF, 0xFF]);
-        entry[4] = *type_byte;
-        entry[5..8].copy_from_slice(&[0xFE, 0xFF, 0xFF]);
-        entry[8..12].copy_from_slice(&(start as u32).to_le_bytes());
-        entry[12..16].copy_from_slice(&(count as u32).to_le_bytes());
-    }
-    disk[510] = 0x55;
-    disk[511] = 0xAA;
-    disk
-}
 
 /// EFI System Partition type GUID C12A7328-F81F-11D2-BA4B-00A0C93EC93B,
 /// in its on-disk byte order.
@@ -140,11 +91,6 @@ fn machine(test: &str, disk: &[u8], config: &str) -> Machine {
     cfg.config_file(scratch_file(test, "config", config.as_bytes()));
     cfg.disks.push(scratch_file(test, "disk.img", disk));
     Machine::start(&cfg)
-}
-
-/// A FAT16 partition in an MBR with these files.
-fn mbr_fat16(files: &[(&str, &[u8])]) -> Vec<u8> {
-    mbr_disk(&[(0x0E, &fat_volume(16 * MIB, fatfs::FatType::Fat16, files))])
 }
 
 #[test]

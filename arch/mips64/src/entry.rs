@@ -79,7 +79,7 @@ macro_rules! __trap_common_asm {
 /// entry. `main: fn() -> !`; `trap: extern "C" fn(&mut TrapFrame)`.
 #[macro_export]
 macro_rules! firmware_reset_entry {
-    (main = $main:path, trap = $trap:path $(,)?) => {
+    (main = $main:path, trap = $trap:path, pm_control = $pm:expr $(,)?) => {
         core::arch::global_asm!(
             ".section .text.reset, \"ax\", @progbits",
             ".globl _reset",
@@ -93,7 +93,7 @@ macro_rules! firmware_reset_entry {
             // Only EBase.CPUNum 0 continues; the rest park.
             "    mfc0 $t0, $15, 1",
             "    andi $t0, $t0, 0x3ff",
-            "    bnez $t0, 9f",
+            "    bnez $t0, __tianshan_park",
             "    dla $gp, _gp",
             "    dla $sp, __stack_top",
             // Copy code, read-only data and data from ROM to RAM, 8 bytes
@@ -120,6 +120,10 @@ macro_rules! firmware_reset_entry {
             "    dla $t9, {main}",
             "    jalr.hb $t9",
             // Secondary cores. t0 = park word address.
+            // The park loop and the OS services follow the BEV vectors in ROM.
+            ".section .text.rom_services, \"ax\", @progbits",
+            ".globl __tianshan_park",
+            "__tianshan_park:",
             "9:  dla $t0, __tianshan_park_info",
             "10: ld $t1, 0($t0)",
             "    dsrl32 $t2, $t1, 0",
@@ -159,6 +163,37 @@ macro_rules! firmware_reset_entry {
             "    ld $gp, 0x30($11)",
             "    ld $a1, 0x38($11)",
             "    jr $t9",
+            // Services an OS calls after the firmware is gone: they live in
+            // ROM. Power control: one byte at {pm} (KSEG1).
+            ".globl __tianshan_rom_reset",
+            "__tianshan_rom_reset:",
+            "    dli $t0, {pm}",
+            "    sb $zero, 0($t0)",
+            "15: b 15b",
+            ".globl __tianshan_rom_poweroff",
+            "__tianshan_rom_poweroff:",
+            "    dli $t0, {pm}",
+            "    li $t1, 0xff",
+            "    sb $t1, 0($t0)",
+            "16: b 16b",
+            ".globl __tianshan_rom_suspend",
+            "__tianshan_rom_suspend:",
+            "    dli $t0, {pm}",
+            "    li $t1, 1",
+            "    sb $t1, 0($t0)",
+            "    jr $ra",
+            // A released core enters an OS that wants a0..a3: gp points at
+            // {{a0, a2, a3, entry}} (a1 came from MAILBOX3).
+            ".globl __tianshan_rom_enter_os",
+            "__tianshan_rom_enter_os:",
+            "    ld $a0, 0($gp)",
+            "    ld $a2, 8($gp)",
+            "    ld $a3, 16($gp)",
+            "    ld $t9, 24($gp)",
+            "    mtc0 $zero, $13, 0",
+            "    mtc0 $zero, $12, 0",
+            "    ehb",
+            "    jr.hb $t9",
             ".section .bss.tianshan_park, \"aw\", @nobits",
             ".balign 16",
             ".globl __tianshan_park_info",
@@ -181,6 +216,7 @@ macro_rules! firmware_reset_entry {
             $crate::__trap_common_asm!(),
             main = sym $main,
             handler = sym $trap,
+            pm = const $pm,
         );
     };
 }

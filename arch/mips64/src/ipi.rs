@@ -104,3 +104,20 @@ pub fn publish_park_word(cpu_count: u32, reversed: bool) {
         asm!("sync", options(nostack));
     }
 }
+
+/// Starts the core parked on `block`: MAILBOX3 (a1), MAILBOX2 (gp),
+/// MAILBOX1 (sp), a barrier, then MAILBOX0 (pc), so the core sees all four.
+///
+/// # Safety
+///
+/// As for `read32`; `pc` must be code the core can run with those values.
+pub unsafe fn release(block: u64, pc: u64, sp: u64, gp: u64, a1: u64) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        write64(block, MAILBOX_A1, a1);
+        write64(block, MAILBOX_GP, gp);
+        write64(block, MAILBOX_SP, sp);
+        asm!("sync", options(nostack));
+        write64(block, MAILBOX_PC, pc);
+    }
+}

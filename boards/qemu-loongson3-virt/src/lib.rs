@@ -20,7 +20,7 @@ use tianshan_drivers::fw_cfg::FwCfg;
 use tianshan_drivers::liointc::Liointc;
 use tianshan_drivers::power::PowerControl;
 use tianshan_drivers::rtc::GoldfishRtc;
-use tianshan_firmware::board::{MachineInfo, ParkReport, PciWindows, PhysRange};
+use tianshan_firmware::board::{MachineInfo, ParkReport, PciWindows, PhysRange, RomServices};
 use tianshan_firmware::platform::PlatformError;
 
 /// 16550 UART, byte registers one apart (§9).
@@ -29,6 +29,8 @@ pub const UART_PA: u64 = 0x1FE0_01E0;
 pub const UART_STRIDE: u8 = 1;
 /// Power-management control byte (§7).
 pub const PM_CNTL_PA: u64 = 0x1008_0010;
+/// The same byte through KSEG1, as the ROM's reset/power-off code uses it.
+pub const PM_CNTL_KSEG1: i64 = (0xFFFF_FFFF_A000_0000u64 + PM_CNTL_PA) as i64;
 /// fw_cfg selector register (§8.1).
 pub const FW_CFG_SELECTOR_PA: u64 = 0x1008_0100;
 /// fw_cfg data register (§8.1).
@@ -201,6 +203,30 @@ impl tianshan_firmware::Board for QemuLoongson3Virt {
         // SAFETY: callers pass blocks of existing cores; reading a mailbox
         // has no side effect.
         unsafe { ipi::read64(ipi::block(block), ipi::MAILBOX_A1) == ipi::PARKED_MARKER }
+    }
+
+    fn release_core(&self, block: u32, pc: u64, sp: u64, gp: u64, a1: u64) {
+        // SAFETY: the firmware only releases blocks of existing cores.
+        unsafe { ipi::release(ipi::block(block), pc, sp, gp, a1) }
+    }
+
+    fn cpu_num(&self) -> u32 {
+        cp0::cpu_num()
+    }
+
+    unsafe fn park_this_core(&self) -> ! {
+        // SAFETY: forwarded from the caller; the park word is published.
+        unsafe { tianshan_arch_mips64::park_this_core() }
+    }
+
+    fn rom_services(&self) -> RomServices {
+        let s = tianshan_arch_mips64::rom_services();
+        RomServices { reset: s.reset, power_off: s.power_off, suspend: s.suspend, enter_os: s.enter_os }
+    }
+
+    unsafe fn enter_os(&self, entry: u64, args: [u64; 4]) -> ! {
+        // SAFETY: forwarded from the caller.
+        unsafe { tianshan_arch_mips64::enter_os(entry, args[0], args[1], args[2], args[3]) }
     }
 
     fn pci(&self) -> Option<(Ecam, PciWindows)> {

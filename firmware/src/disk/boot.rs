@@ -19,8 +19,9 @@
 //! left the boot manager moves to its next source.
 //!
 //! The command line is `opt/tianshan/cmdline` if present, else the entry's
-//! (`options` / `args`), else the configured `cmdline`. `initrd` lines are
-//! reported and ignored: the boot-info block cannot pass an initrd yet.
+//! (`options` / `args`), else the configured `cmdline`. The first `initrd`
+//! line is loaded after the kernel and passed to Linux (Tianshan kernels
+//! take none).
 
 use super::fat::{FatError, Node, Volume};
 use super::{Disk, DiskError, FsError, Place, mount, places};
@@ -394,7 +395,9 @@ fn attempt<B: Board>(
     let buf = scratch.take();
     // The choice is made; reading and checking the kernel is the loader's.
     timeline.mark(Phase::BootManager, board.counter());
-    let read = (|| -> Result<usize, Failure> {
+    // The kernel at the start of the scratch area, the initrd (the first
+    // `initrd` line, on the same filesystem) right after it.
+    let read = (|| -> Result<(usize, Option<usize>), Failure> {
         let mut reader = place.reader(disk).map_err(Failure::Fs)?;
         let node = volume.lookup(&mut reader, &entry.path).map_err(Failure::Fs)?;
         if node.is_dir {
@@ -405,28 +408,51 @@ fn attempt<B: Board>(
             return Err(Failure::Boot(BootError::TooLarge { size, room: buf.len() }));
         }
         let n = volume.read(&mut reader, &node, &mut buf[..size]).map_err(Failure::Fs)?;
-        Ok(n)
+        let Some(initrd) = entry.initrds.first() else { return Ok((n, None)) };
+        let path = initrd_path(initrd);
+        let inode = volume.lookup(&mut reader, path).map_err(Failure::Fs)?;
+        let isize = inode.size as usize;
+        let room = buf.len() - n;
+        if isize > room {
+            return Err(Failure::Boot(BootError::TooLarge { size: isize, room }));
+        }
+        let m = volume.read(&mut reader, &inode, &mut buf[n..n + isize]).map_err(Failure::Fs)?;
+        Ok((n, Some(m)))
     })();
     // Close the disk whatever happened: resetting the device stops its DMA
     // before the handoff (spec §14.3 step 5); the next entry reopens it.
     *holder = None;
-    let size = match read {
-        Ok(n) => n,
+    let (size, initrd_size) = match read {
+        Ok(sizes) => sizes,
         Err(f) => return f,
     };
     let source = format!("{}:/{}", place.name, entry.path.trim_start_matches('/'));
     say!("{}: {} {} ({size} bytes)", entry.origin, entry.key, source);
-    for initrd in &entry.initrds {
-        say!("{}: initrd {initrd} ignored (the boot-info block cannot pass an initrd yet)", entry.origin);
+    if let (Some(initrd), Some(n)) = (entry.initrds.first(), initrd_size) {
+        say!("{}: initrd {initrd} ({n} bytes)", entry.origin);
+    }
+    for initrd in entry.initrds.iter().skip(1) {
+        say!("{}: initrd {initrd} ignored (one initrd is passed)", entry.origin);
     }
     let cmdline = match bootmgr::entry_cmdline(board, entry.options.as_deref()) {
         Ok(c) => c,
         Err(e) => return Failure::Boot(e),
     };
     let (file, rest) = buf.split_at_mut(size);
+    let (initrd, rest) = rest.split_at_mut(initrd_size.unwrap_or(0));
+    let initrd = initrd_size.map(|_| &*initrd);
     let image = match loader::unpack(file, rest) {
         Ok(image) => image,
         Err(e) => return Failure::Boot(e),
     };
-    Failure::Boot(loader::boot_image(board, platform, &source, image, &cmdline, timeline))
+    Failure::Boot(loader::boot_image(board, platform, &source, image, &cmdline, initrd, timeline))
+}
+
+/// The path of an initrd line within its filesystem (PMON lines carry a
+/// device prefix such as `(wd0,0)`; it names the entry's own disk here).
+fn initrd_path(line: &str) -> &str {
+    match tianshan_bootcfg::pmon::split_path(line) {
+        Ok(p) if line.starts_with('(') || line.starts_with("/dev/fs") => p.path,
+        _ => line,
+    }
 }

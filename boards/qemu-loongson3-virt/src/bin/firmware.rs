@@ -8,7 +8,11 @@
 use tianshan_arch_mips64::trap::TrapFrame;
 use tianshan_board_qemu_loongson3_virt::BOARD;
 
-tianshan_arch_mips64::firmware_reset_entry!(main = firmware_main, trap = firmware_trap);
+tianshan_arch_mips64::firmware_reset_entry!(
+    main = firmware_main,
+    trap = firmware_trap,
+    pm_control = tianshan_board_qemu_loongson3_virt::PM_CNTL_KSEG1,
+);
 
 #[global_allocator]
 static HEAP: linked_list_allocator::LockedHeap = linked_list_allocator::LockedHeap::empty();

@@ -1,0 +1,72 @@
+//! Disk images for virtio-blk boots: FAT file systems in an MBR.
+//!
+//! The FAT formatting and file writing are the `fatfs` crate's; the MBR is
+//! written here. Shared by the disk-boot and Linux tests and by `cargo
+//! xtask bench linux`. Each function panics, naming what failed, when the
+//! files do not fit: the sizes are the caller's to choose.
+
+use std::io::{Cursor, Write};
+
+/// Bytes per sector of every image made here.
+pub const SECTOR: usize = 512;
+/// Partitions start at 1 MiB, as partitioning tools place them.
+pub const FIRST_LBA: usize = 2048;
+/// One mebibyte.
+pub const MIB: usize = 1 << 20;
+/// MBR partition type of a FAT16 file system addressed by LBA.
+pub const MBR_FAT16_LBA: u8 = 0x0E;
+
+/// A FAT file system of `size` bytes holding `files` (directories are
+/// created as needed).
+pub fn fat_volume(size: usize, fat_type: fatfs::FatType, files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut volume = vec![0u8; size];
+    fatfs::format_volume(Cursor::new(&mut volume), fatfs::FormatVolumeOptions::new().fat_type(fat_type))
+        .unwrap_or_else(|e| panic!("formatting a {size}-byte {fat_type:?} volume: {e}"));
+    {
+        let fs = fatfs::FileSystem::new(Cursor::new(&mut volume), fatfs::FsOptions::new()).expect("mount FAT");
+        let root = fs.root_dir();
+        for (path, data) in files {
+            let mut dir = root.clone();
+            let components: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+            let (name, parents) = components.split_last().expect("a file name");
+            for parent in parents {
+                dir = dir.open_dir(parent).or_else(|_| dir.create_dir(parent)).expect("create directory");
+            }
+            let mut file = dir.create_file(name).unwrap_or_else(|e| panic!("creating {path}: {e}"));
+            file.write_all(data)
+                .unwrap_or_else(|e| panic!("writing {path} ({} bytes) to a {size}-byte volume: {e}", data.len()));
+        }
+    }
+    volume
+}
+
+/// A disk with an MBR and one partition per `(type, volume)`.
+pub fn mbr_disk(partitions: &[(u8, &[u8])]) -> Vec<u8> {
+    let mut disk = vec![0u8; FIRST_LBA * SECTOR];
+    for (i, (type_byte, volume)) in partitions.iter().enumerate() {
+        let start = disk.len() / SECTOR;
+        let count = volume.len().div_ceil(SECTOR);
+        disk.extend_from_slice(volume);
+        disk.resize((start + count) * SECTOR, 0);
+        let entry = &mut disk[446 + 16 * i..][..16];
+        entry[0] = 0x00;
+        entry[1..4].copy_from_slice(&[0xFE, 0xFF, 0xFF]);
+        entry[4] = *type_byte;
+        entry[5..8].copy_from_slice(&[0xFE, 0xFF, 0xFF]);
+        entry[8..12].copy_from_slice(&(start as u32).to_le_bytes());
+        entry[12..16].copy_from_slice(&(count as u32).to_le_bytes());
+    }
+    disk[510] = 0x55;
+    disk[511] = 0xAA;
+    disk
+}
+
+/// A 16 MiB FAT16 partition in an MBR with these files.
+pub fn mbr_fat16(files: &[(&str, &[u8])]) -> Vec<u8> {
+    mbr_fat16_sized(16 * MIB, files)
+}
+
+/// A FAT16 partition of `size` bytes in an MBR with these files.
+pub fn mbr_fat16_sized(size: usize, files: &[(&str, &[u8])]) -> Vec<u8> {
+    mbr_disk(&[(MBR_FAT16_LBA, &fat_volume(size, fatfs::FatType::Fat16, files))])
+}

@@ -1,0 +1,307 @@
+//! Stock Loongson-3 Linux booted by the firmware through LEFI: from fw_cfg
+//! and from a BLS entry on a virtio-blk disk, at 1 GiB and 3 GiB, under
+//! `-smp 3`; and the bad initrds and command lines it must refuse with a
+//! message of its own instead of handing Linux something it would crash on.
+//!
+//! The kernel and initramfs are `cargo xtask fetch-linux`'s fixture, found
+//! through `TIANSHAN_LINUX` (a directory with `vmlinuz` and
+//! `initramfs.cpio.gz`), which `cargo xtask test` sets when the fixture
+//! exists; without it, it runs these tests not at all (`--skip linux_`),
+//! so every test here is named `linux_*`. The initramfs's `/init` prints
+//! [`INIT_MARKER`], `cpus: N`, the `MemTotal` line of `/proc/meminfo` and
+//! `cmdline: <contents of /proc/cmdline>`, then runs `poweroff -f`.
+//!
+//! Linux takes 3-5 s of host time to reach `/init` under TCG when QEMU has
+//! the host to itself; several run at once here, so each wait allows
+//! [`LINUX_DEADLINE`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+use tianshan_qemu_tests::disk::mbr_fat16;
+use tianshan_qemu_tests::{Machine, MachineConfig, image_dir, scratch_file};
+
+/// What `/init` prints first: Linux reached userspace from our initramfs.
+const INIT_MARKER: &str = "TIANSHAN-INIT-OK";
+/// Printed by `/init` only if `poweroff -f` returned.
+const POWEROFF_FAILED: &str = "TIANSHAN-INIT-POWEROFF-FAILED";
+/// Linux's first console line (`linux_banner`, init/version.c).
+const LINUX_BANNER: &str = "Linux version ";
+/// Linux's last line before it calls the firmware's power-off entry
+/// (kernel/reboot.c, `kernel_power_off`).
+const LINUX_POWER_DOWN: &str = "reboot: Power down";
+/// The prompts that mean the firmware booted something else: the ROM's
+/// Tianshan kernel, or its own shell.
+const KERNEL_PROMPT: &str = "tianshan> ";
+const FIRMWARE_PROMPT: &str = "tianshan-fw> ";
+/// Deadline of every wait that includes booting Linux.
+const LINUX_DEADLINE: Duration = Duration::from_secs(120);
+
+/// The options every test passes; `/proc/cmdline` must carry them.
+const OPTIONS: &str = "console=ttyS0 tianshan.test=linux";
+
+const FWCFG_KERNEL: &str = "opt/tianshan/kernel";
+const FWCFG_INITRD: &str = "opt/tianshan/initrd";
+const FWCFG_CMDLINE: &str = "opt/tianshan/cmdline";
+
+/// Linux's `COMMAND_LINE_SIZE` on MIPS (arch/mips/include/uapi/asm/setup.h):
+/// the command line, with its terminating NUL, must fit in this.
+const COMMAND_LINE_SIZE: usize = 4096;
+
+/// The fetched kernel and initramfs.
+struct Fixture {
+    vmlinuz: PathBuf,
+    initramfs: PathBuf,
+}
+
+/// `TIANSHAN_LINUX`'s kernel and initramfs; panics (this is a test) with
+/// what to do when the variable or the files are missing.
+fn fixture() -> Fixture {
+    let Some(dir) = std::env::var_os("TIANSHAN_LINUX").map(PathBuf::from) else {
+        panic!(
+            "TIANSHAN_LINUX is not set: run the Linux tests through `cargo xtask test` after `cargo xtask fetch-linux` \
+             (or set it to a directory holding vmlinuz and initramfs.cpio.gz)"
+        );
+    };
+    let f = Fixture { vmlinuz: dir.join("vmlinuz"), initramfs: dir.join("initramfs.cpio.gz") };
+    for file in [&f.vmlinuz, &f.initramfs] {
+        assert!(file.is_file(), "TIANSHAN_LINUX: {} is missing; run `cargo xtask fetch-linux`", file.display());
+    }
+    f
+}
+
+fn read(path: &PathBuf) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The ROM with `config` as its configuration and the fixture's kernel in
+/// fw_cfg, with `initrd` as `opt/tianshan/initrd` and `cmdline` as
+/// `opt/tianshan/cmdline`.
+fn fwcfg_linux(test: &str, config: &str, initrd: PathBuf, cmdline: &str) -> MachineConfig {
+    let f = fixture();
+    let mut cfg = MachineConfig::rom(image_dir().join("firmware.rom"));
+    cfg.config_file(scratch_file(test, "config", config.as_bytes()));
+    cfg.fw_cfg_files.push((FWCFG_KERNEL.into(), f.vmlinuz));
+    cfg.fw_cfg_files.push((FWCFG_INITRD.into(), initrd));
+    cfg.fw_cfg_strings.push((FWCFG_CMDLINE.into(), cmdline.into()));
+    cfg
+}
+
+/// The fixture from fw_cfg with [`OPTIONS`], `bootorder = fwcfg`.
+fn fwcfg_boot(test: &str, memory: &str, cpus: u32) -> MachineConfig {
+    let mut cfg = fwcfg_linux(test, "bootdelay = 0\nbootorder = fwcfg\n", fixture().initramfs, OPTIONS);
+    cfg.memory = memory.into();
+    cfg.cpus = cpus;
+    cfg
+}
+
+/// The ROM with `disk` attached and `bootdelay = 0` (default order:
+/// fwcfg, which has no kernel, then disk, then rom).
+fn disk_boot(test: &str, disk: &[u8]) -> MachineConfig {
+    let mut cfg = MachineConfig::rom(image_dir().join("firmware.rom"));
+    cfg.config_file(scratch_file(test, "config", b"bootdelay = 0\n"));
+    cfg.disks.push(scratch_file(test, "disk.img", disk));
+    cfg
+}
+
+/// A disk whose FAT16 partition holds the fixture as `/vmlinuz` and
+/// `/initramfs.cpio.gz` and the BLS entry `/loader/entries/linux.conf`.
+fn bls_disk(entry: &str) -> Vec<u8> {
+    let f = fixture();
+    let (kernel, initramfs) = (read(&f.vmlinuz), read(&f.initramfs));
+    mbr_fat16(&[
+        ("loader/entries/linux.conf", entry.as_bytes()),
+        ("vmlinuz", &kernel),
+        ("initramfs.cpio.gz", &initramfs),
+    ])
+}
+
+/// Waits for Linux's banner and `/init`'s marker; fails at once, naming
+/// what happened, if the firmware booted its own kernel or shell instead.
+fn expect_linux_init(m: &mut Machine) {
+    for wanted in [LINUX_BANNER, INIT_MARKER] {
+        let seen = [wanted, KERNEL_PROMPT, FIRMWARE_PROMPT];
+        let got = m.expect_any_within(&seen, LINUX_DEADLINE);
+        assert!(got == 0, "the firmware did not boot Linux: {:?} came before {wanted:?}", seen[got]);
+    }
+}
+
+/// What `/init` reports after the marker.
+struct InitReport {
+    cpus: u32,
+    mem_total_kib: u64,
+    cmdline: String,
+}
+
+/// Reads `/init`'s report, then checks that Linux powered the machine off
+/// and QEMU exited with status 0.
+fn init_report_and_power_off(m: &mut Machine) -> InitReport {
+    let cpus = m.expect_line_within("cpus: ", LINUX_DEADLINE);
+    let cpus = cpus.trim().parse().unwrap_or_else(|_| panic!("/init's CPU count {cpus:?} is not a number"));
+    let mem = m.expect_line_within("MemTotal:", LINUX_DEADLINE);
+    let mem_total_kib = mem
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("MemTotal line {mem:?} has no number of kB"));
+    let cmdline = m.expect_line_within("cmdline: ", LINUX_DEADLINE);
+    m.expect_within(LINUX_POWER_DOWN, LINUX_DEADLINE);
+    let status = m.wait_exit(LINUX_DEADLINE);
+    m.refute(POWEROFF_FAILED);
+    assert_eq!(status.code(), Some(0), "QEMU's exit after Linux's power-off: {status}");
+    InitReport { cpus, mem_total_kib, cmdline }
+}
+
+/// QEMU loongson3-virt has RAM at PA 0..256 MiB and the rest from
+/// 0x9000_0000; the LEFI memory map leaves out the top 16 MiB of the low
+/// part, which holds the firmware, its tables and the argv block (QEMU's
+/// own map: 240 MiB low, `-m` − 256 MiB high; lefi-boot-protocol.md §5.5,
+/// §7). So Linux can be given at most `-m` − 16 MiB.
+const BOOT_DATA_HOLE_MIB: u64 = 16;
+/// What Linux keeps of its own image after boot: code, rodata, rwdata and
+/// bss. Debian's 6.1 loongson-3 kernel logs "11342K kernel code, 1782K
+/// rwdata, 3164K rodata, 2688K init, 545K bss": 16.4 MiB without the init
+/// sections it frees. Counted as 16 MiB for the upper bound.
+const KERNEL_RESIDENT_MIB: u64 = 16;
+/// Early reservations besides the image, for the lower bound: the page
+/// array (64 bytes per 16 KiB page, 4 MiB per GiB), the hash tables sized
+/// from RAM, per-CPU areas. QEMU's own `-kernel` boot of the fixture gives
+/// MemTotal 943040 kB at 1 GiB and 2994624 kB at 3 GiB, i.e. 72 MiB and
+/// 116 MiB of them (about 50 MiB + 22 MiB per GiB); allowing 64 MiB + 32
+/// MiB per GiB leaves more than 25 MiB of slack at 1 GiB and 44 MiB at 3 GiB
+/// for a firmware that keeps a little more, while a memory map that
+/// missed or doubled a region (hundreds of MiB) fails.
+const EARLY_FIXED_MIB: u64 = 64;
+const EARLY_PER_GIB_MIB: u64 = 32;
+
+/// The range `MemTotal` (kB, i.e. KiB) must fall in when the machine has
+/// `mib` MiB of RAM.
+fn mem_total_bounds_kib(mib: u64) -> (u64, u64) {
+    let given = mib - BOOT_DATA_HOLE_MIB;
+    let high = given - KERNEL_RESIDENT_MIB;
+    let low = high - EARLY_FIXED_MIB - EARLY_PER_GIB_MIB * mib.div_ceil(1024);
+    (low * 1024, high * 1024)
+}
+
+fn assert_mem_total(report: &InitReport, mib: u64) {
+    let (low, high) = mem_total_bounds_kib(mib);
+    assert!(
+        (low..=high).contains(&report.mem_total_kib),
+        "MemTotal {} kB with -m {mib}M: expected {low}..={high} kB (RAM less the 16 MiB boot-data hole, \
+         the kernel image and early reservations)",
+        report.mem_total_kib
+    );
+}
+
+fn assert_options(report: &InitReport, options: &str) {
+    assert!(report.cmdline.contains(options), "/proc/cmdline {:?} lacks our options {options:?}", report.cmdline);
+}
+
+#[test]
+fn linux_fwcfg_boots_at_1g() {
+    let mut m = Machine::start(&fwcfg_boot("linux_fwcfg_boots_at_1g", "1G", 1));
+    expect_linux_init(&mut m);
+    let report = init_report_and_power_off(&mut m);
+    assert_eq!(report.cpus, 1);
+    assert_mem_total(&report, 1024);
+    assert_options(&report, OPTIONS);
+}
+
+#[test]
+fn linux_fwcfg_boots_at_3g() {
+    let mut m = Machine::start(&fwcfg_boot("linux_fwcfg_boots_at_3g", "3G", 1));
+    expect_linux_init(&mut m);
+    let report = init_report_and_power_off(&mut m);
+    assert_mem_total(&report, 3072);
+    assert_options(&report, OPTIONS);
+}
+
+/// Under `-smp 3` QEMU 10.0 wires the cores so that Linux can run only
+/// the two upper ones (lefi-boot-protocol.md §13): the firmware starts it
+/// on the middle core with the first reserved.
+#[test]
+fn linux_fwcfg_smp3_runs_two_cpus() {
+    let mut m = Machine::start(&fwcfg_boot("linux_fwcfg_smp3_runs_two_cpus", "1G", 3));
+    expect_linux_init(&mut m);
+    let report = init_report_and_power_off(&mut m);
+    assert_eq!(report.cpus, 2, "CPUs Linux runs under -smp 3");
+    assert_options(&report, OPTIONS);
+}
+
+#[test]
+fn linux_disk_bls_entry_boots_with_its_options() {
+    let options = "console=ttyS0 tianshan.test=disk";
+    let entry = format!(
+        "title   Debian GNU/Linux (Loongson-3)\nlinux   /vmlinuz\ninitrd  /initramfs.cpio.gz\noptions {options}\n"
+    );
+    let mut m = Machine::start(&disk_boot("linux_disk_bls_entry_boots_with_its_options", &bls_disk(&entry)));
+    m.expect_within("boot: fwcfg: no opt/tianshan/kernel in fw_cfg", LINUX_DEADLINE);
+    m.expect_within("boot: disk: disk0p1: FAT16 file system", LINUX_DEADLINE);
+    expect_linux_init(&mut m);
+    let report = init_report_and_power_off(&mut m);
+    assert_eq!(report.cpus, 1);
+    assert_mem_total(&report, 1024);
+    assert_options(&report, options);
+}
+
+/// After a refused Linux boot, the next source (the ROM's kernel) boots.
+fn expect_rom_kernel(m: &mut Machine) {
+    m.expect_within("loader: rom:kernel:", LINUX_DEADLINE);
+    m.expect_within(KERNEL_PROMPT, LINUX_DEADLINE);
+    m.refute(LINUX_BANNER);
+}
+
+#[test]
+fn linux_empty_initrd_falls_through() {
+    let empty = scratch_file("linux_empty_initrd_falls_through", "initrd-empty", b"");
+    let cfg = fwcfg_linux("linux_empty_initrd_falls_through", "bootdelay = 0\n", empty, OPTIONS);
+    let mut m = Machine::start(&cfg);
+    m.expect_line_with(&["boot: fwcfg:", "initrd", "empty"], LINUX_DEADLINE);
+    expect_rom_kernel(&mut m);
+}
+
+#[test]
+fn linux_missing_bls_initrd_falls_through() {
+    let entry = "title Linux\nlinux /vmlinuz\ninitrd /missing-initrd.img\noptions console=ttyS0\n";
+    let mut m = Machine::start(&disk_boot("linux_missing_bls_initrd_falls_through", &bls_disk(entry)));
+    // The message names the initrd, not the kernel, as the missing file.
+    m.expect_line_with(&["boot: ", "initrd", "/missing-initrd.img", "not found"], LINUX_DEADLINE);
+    expect_rom_kernel(&mut m);
+}
+
+/// A command line that the generic limit (4095 bytes) accepts but that no
+/// longer fits Linux's once the firmware adds `rd_start=… rd_size=…`.
+#[test]
+fn linux_cmdline_too_long_for_argv_falls_through() {
+    let test = "linux_cmdline_too_long_for_argv_falls_through";
+    let mut cmdline = format!("{OPTIONS} tianshan.pad=");
+    cmdline.extend(std::iter::repeat_n('x', COMMAND_LINE_SIZE - 8 - cmdline.len()));
+    assert_eq!(cmdline.len(), COMMAND_LINE_SIZE - 8);
+    let mut m = Machine::start(&fwcfg_linux(test, "bootdelay = 0\n", fixture().initramfs, &cmdline));
+    m.expect_line_with(&["boot: fwcfg:", "command line"], LINUX_DEADLINE);
+    // The ROM's kernel takes up to 4095 bytes: it boots with this one.
+    expect_rom_kernel(&mut m);
+}
+
+/// A BLS entry whose options exceed 4095 bytes: that entry is refused, the
+/// ROM's kernel boots (with the configured command line, empty here).
+#[test]
+fn linux_bls_cmdline_over_4095_bytes_falls_through() {
+    let mut options = String::from("console=ttyS0 tianshan.pad=");
+    options.extend(std::iter::repeat_n('y', 5000 - options.len()));
+    let entry = format!("title Linux\nlinux /vmlinuz\ninitrd /initramfs.cpio.gz\noptions {options}\n");
+    let mut m = Machine::start(&disk_boot("linux_bls_cmdline_over_4095_bytes_falls_through", &bls_disk(&entry)));
+    m.expect_line_with(&["boot: disk: /loader/entries/linux.conf", "command line"], LINUX_DEADLINE);
+    expect_rom_kernel(&mut m);
+}
+
+#[test]
+fn mem_total_bounds_hold_qemus_own_figures() {
+    // QEMU's own -kernel boot of the fixture (see EARLY_FIXED_MIB).
+    let (qemu_1g, qemu_3g) = (943_040, 2_994_624);
+    let (low_1g, high_1g) = mem_total_bounds_kib(1024);
+    let (low_3g, high_3g) = mem_total_bounds_kib(3072);
+    assert!((low_1g..=high_1g).contains(&qemu_1g), "{low_1g}..={high_1g}");
+    assert!((low_3g..=high_3g).contains(&qemu_3g), "{low_3g}..={high_3g}");
+    // 1 GiB is told from 3 GiB either way.
+    assert!(!(low_3g..=high_3g).contains(&qemu_1g) && !(low_1g..=high_1g).contains(&qemu_3g));
+}
