@@ -97,7 +97,12 @@ fn machine(test: &str, disk: &[u8], config: &str) -> Machine {
 fn bls_entry_boots_with_its_options() {
     let kernel = image("kernel.stripped.elf");
     let entry = b"title   Tianshan from disk\nversion 0.1.0\nlinux   /tianshan/kernel.elf\noptions hello=disk\noptions quiet\ninitrd  /tianshan/initrd.img\n";
-    let disk = mbr_fat16(&[("loader/entries/tianshan.conf", entry), ("tianshan/kernel.elf", &kernel)]);
+    let initrd = b"an initrd a Tianshan kernel does not take".to_vec();
+    let disk = mbr_fat16(&[
+        ("loader/entries/tianshan.conf", entry),
+        ("tianshan/kernel.elf", &kernel),
+        ("tianshan/initrd.img", &initrd),
+    ]);
     let mut m = machine("bls_entry_boots_with_its_options", &disk, "bootdelay=0");
     m.expect("boot: fwcfg: no opt/tianshan/kernel in fw_cfg");
     m.expect("boot: disk: disk0: virtio-blk 00:01.0, ");
@@ -106,8 +111,12 @@ fn bls_entry_boots_with_its_options() {
         "boot: disk: /loader/entries/tianshan.conf: linux disk0p1:/tianshan/kernel.elf ({} bytes)",
         kernel.len()
     ));
-    m.expect("boot: disk: /loader/entries/tianshan.conf: initrd /tianshan/initrd.img ignored");
+    m.expect(&format!(
+        "boot: disk: /loader/entries/tianshan.conf: initrd /tianshan/initrd.img ({} bytes)",
+        initrd.len()
+    ));
     m.expect("loader: disk0p1:/tianshan/kernel.elf:");
+    m.expect("boot: disk0p1:/tianshan/kernel.elf: initrd ignored (a Tianshan kernel takes none)");
     m.expect("Tianshan kernel 0.1.0");
     m.expect("command line: hello=disk quiet");
     m.expect("tianshan> ");
@@ -163,12 +172,16 @@ fn bad_kernel_entry_falls_to_the_next_entry() {
 fn pmon_boot_cfg_on_gpt_fat32_boots_a_gzip_kernel() {
     let kernel = gzip(&image("kernel.stripped.elf"));
     let cfg = b"default 1\ntimeout 3\n\ntitle Missing\n  kernel (wd0,0)/boot/nothing\n  args which=missing\n\ntitle Tianshan PMON\n  kernel (wd0,0)/boot/vmlinuz\n  initrd (wd0,0)/boot/initrd.img\n  args console=ttyS0 pmon=yes\n";
-    let volume = fat_volume(40 * MIB, fatfs::FatType::Fat32, &[("boot/boot.cfg", cfg), ("boot/vmlinuz", &kernel)]);
+    let volume = fat_volume(
+        40 * MIB,
+        fatfs::FatType::Fat32,
+        &[("boot/boot.cfg", cfg), ("boot/vmlinuz", &kernel), ("boot/initrd.img", b"initrd bytes")],
+    );
     let disk = gpt_disk(&[&volume]);
     let mut m = machine("pmon_boot_cfg_on_gpt_fat32_boots_a_gzip_kernel", &disk, "bootdelay=0");
     m.expect("boot: disk: disk0p1: FAT32 file system");
     m.expect("boot: disk: /boot/boot.cfg: entry 1 'Tianshan PMON': kernel disk0p1:/boot/vmlinuz");
-    m.expect("initrd (wd0,0)/boot/initrd.img ignored");
+    m.expect("initrd (wd0,0)/boot/initrd.img (12 bytes)");
     m.expect("loader: gzip image");
     m.expect("command line: console=ttyS0 pmon=yes");
     m.expect("tianshan> ");

@@ -61,25 +61,62 @@ const FIRMWARE_PROFILE: &str = "firmware";
 /// Profile the kernel is built with.
 const KERNEL_PROFILE: &str = "release";
 
+/// Compiler flags of the firmware build: no file/line/column strings in
+/// panic locations (8 KiB of the flash budget; panic messages stay).
+const FIRMWARE_RUSTFLAGS: &str = "-Zlocation-detail=none";
+
+/// How one binary is built.
+struct BinBuild<'a> {
+    bin: &'a str,
+    profile: &'a str,
+    /// Own target directory (flags or features differ from the default
+    /// build, so sharing one would rebuild everything on every switch).
+    target_dir: Option<&'a str>,
+    rustflags: Option<&'a str>,
+    selftest: bool,
+}
+
 /// Builds one binary of the board's crate; returns its path.
-fn build_binary(board: &Board, bin: &str, profile: &str, selftest: bool) -> Result<PathBuf> {
-    // The self-test kernel builds into its own target dir so switching
-    // between the two never rebuilds the other.
-    let target_dir = if selftest { root().join("target/selftest") } else { root().join("target") };
+fn build_binary(board: &Board, b: &BinBuild<'_>) -> Result<PathBuf> {
+    let target_dir = root().join(b.target_dir.unwrap_or("target"));
     let mut cmd = cargo();
-    cmd.args(["build", "--package", &board.package, "--bin", bin, "--profile", profile]);
+    cmd.args(["build", "--package", &board.package, "--bin", b.bin, "--profile", b.profile]);
     target_args(&mut cmd);
-    if selftest {
-        cmd.args(["--features", "selftest", "--target-dir"]).arg(&target_dir);
+    if b.target_dir.is_some() {
+        cmd.arg("--target-dir").arg(&target_dir);
+    }
+    if b.selftest {
+        cmd.args(["--features", "selftest"]);
+    }
+    if let Some(flags) = b.rustflags {
+        cmd.env("RUSTFLAGS", flags);
     }
     run_echoed(&mut cmd)?;
-    Ok(target_dir.join(TARGET_NAME).join(profile).join(bin))
+    Ok(target_dir.join(TARGET_NAME).join(b.profile).join(b.bin))
 }
 
 /// Builds the board's binaries; returns (firmware ELF, kernel ELF).
 fn build_binaries(board: &Board, selftest: bool) -> Result<(PathBuf, PathBuf)> {
-    let firmware = build_binary(board, "firmware", FIRMWARE_PROFILE, false)?;
-    let kernel = build_binary(board, "kernel", KERNEL_PROFILE, selftest)?;
+    let firmware = build_binary(
+        board,
+        &BinBuild {
+            bin: "firmware",
+            profile: FIRMWARE_PROFILE,
+            target_dir: Some("target/firmware"),
+            rustflags: Some(FIRMWARE_RUSTFLAGS),
+            selftest: false,
+        },
+    )?;
+    let kernel = build_binary(
+        board,
+        &BinBuild {
+            bin: "kernel",
+            profile: KERNEL_PROFILE,
+            target_dir: selftest.then_some("target/selftest"),
+            rustflags: None,
+            selftest,
+        },
+    )?;
     Ok((firmware, kernel))
 }
 

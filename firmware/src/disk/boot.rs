@@ -342,6 +342,7 @@ fn pmon_entries<B: Board>(disk: &mut Disk<B>, place: &Place, at: usize, volume: 
 /// Why an entry did not boot.
 enum Failure {
     Fs(FsError),
+    Initrd { path: String, error: FsError },
     Disk(DiskError),
     NoPartition { disk: usize, partition: u8 },
     Unmountable { name: String },
@@ -352,6 +353,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Fs(e) => write!(f, "{e}"),
+            Failure::Initrd { path, error } => write!(f, "initrd {path}: {error}"),
             Failure::Disk(e) => write!(f, "{e}"),
             Failure::NoPartition { disk, partition } => {
                 write!(f, "disk{disk} has no partition {partition} (PMON counts from 0)")
@@ -410,13 +412,14 @@ fn attempt<B: Board>(
         let n = volume.read(&mut reader, &node, &mut buf[..size]).map_err(Failure::Fs)?;
         let Some(initrd) = entry.initrds.first() else { return Ok((n, None)) };
         let path = initrd_path(initrd);
-        let inode = volume.lookup(&mut reader, path).map_err(Failure::Fs)?;
+        let initrd_failure = |error| Failure::Initrd { path: initrd.clone(), error };
+        let inode = volume.lookup(&mut reader, path).map_err(initrd_failure)?;
         let isize = inode.size as usize;
         let room = buf.len() - n;
         if isize > room {
             return Err(Failure::Boot(BootError::TooLarge { size: isize, room }));
         }
-        let m = volume.read(&mut reader, &inode, &mut buf[n..n + isize]).map_err(Failure::Fs)?;
+        let m = volume.read(&mut reader, &inode, &mut buf[n..n + isize]).map_err(initrd_failure)?;
         Ok((n, Some(m)))
     })();
     // Close the disk whatever happened: resetting the device stops its DMA
