@@ -70,6 +70,8 @@ pub trait Board: Sync {
     /// DMA memory and address translation for virtio devices (the disk).
     type DmaHal: virtio_drivers::Hal;
 
+    /// Puts the CPU in a known state the reset code left out (the TLB).
+    fn init_cpu(&self);
     /// The RAM between the firmware's .bss and its stack: its heap.
     fn heap_range(&self) -> (usize, usize);
     /// Sets up the console; `print!` works afterwards.
@@ -112,6 +114,9 @@ pub trait Board: Sync {
     ///
     /// The OS and everything a0..a3 point at must be in place.
     unsafe fn enter_os(&self, entry: u64, args: [u64; 4]) -> !;
+    /// Interrupt-controller input that root-bus INTx line `gpex_irq`
+    /// (0..4, after swizzling) arrives on.
+    fn pci_irq_line(&self, gpex_irq: u8) -> u32;
     /// The PCIe configuration space, if the board has one (called once).
     fn pci(&self) -> Option<(Ecam, PciWindows)>;
     /// The boot flash as mapped, and the offset of its payload directory.

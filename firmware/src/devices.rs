@@ -55,3 +55,24 @@ pub fn with_ecam<R>(f: impl FnOnce(&mut Ecam) -> R) -> Option<R> {
 pub fn pci() -> Option<&'static Enumeration> {
     PCI.get()
 }
+
+/// The device table as the boot-info block describes it.
+pub fn boot_info_devices<B: Board>(board: &B) -> alloc::vec::Vec<tianshan_bootinfo::Device> {
+    let Some(e) = pci() else { return alloc::vec::Vec::new() };
+    e.devices
+        .iter()
+        .map(|f| {
+            let mem =
+                f.bars.iter().flatten().find(|b| !matches!(b.kind, tianshan_pci::BarKind::Io) && b.address.is_some());
+            tianshan_bootinfo::Device {
+                bdf: u32::from(f.bdf.bus) << 16 | u32::from(f.bdf.device) << 8 | u32::from(f.bdf.function),
+                vendor: f.vendor,
+                device: f.device,
+                class: u32::from(f.class.base) << 16 | u32::from(f.class.sub) << 8 | u32::from(f.class.prog_if),
+                irq: f.root_intx.map_or(tianshan_bootinfo::NO_IRQ, |r| board.pci_irq_line(r.gpex_irq())),
+                mem_base: mem.and_then(|b| b.address).unwrap_or(0),
+                mem_size: mem.map_or(0, |b| b.size),
+            }
+        })
+        .collect()
+}

@@ -33,6 +33,7 @@ pub fn enter_kernel<B: Board>(
     // memory map, so no kernel segment was loaded there, and the firmware
     // keeps no other reference to it.
     let block = unsafe { core::slice::from_raw_parts_mut(block_va as *mut u8, block_len) };
+    let devices = crate::devices::boot_info_devices(board);
     let writer = BootInfoWriter {
         memory_map: &plan.memory_map,
         cmdline,
@@ -43,6 +44,7 @@ pub fn enter_kernel<B: Board>(
         timings: timeline.marks(),
         cpu_count: platform.cpu_count,
         boot_cpu: 0,
+        devices: &devices,
     };
     let size = match writer.write(block) {
         Ok(size) => size,

@@ -50,6 +50,7 @@ static PLATFORM: Once<Platform> = Once::new();
 /// `heap` is the binary's global allocator, given the board's heap RAM here.
 pub fn main<B: Board>(board: &'static B, heap: &linked_list_allocator::LockedHeap) -> ! {
     let mut timeline = Timeline::start(board.counter());
+    board.init_cpu();
     let (heap_start, heap_end) = board.heap_range();
     // SAFETY: the board's heap range is firmware RAM between .bss and the
     // stack that nothing else uses; this is the only initialisation.

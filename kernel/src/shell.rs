@@ -11,7 +11,7 @@ use tianshan_shell::{Command, CommandError, HelpList, LineEditor, run_line};
 /// The prompt.
 pub const PROMPT: &str = "tianshan> ";
 
-fn commands<B: Board>() -> [Command<Kernel<B>>; 12] {
+fn commands<B: Board>() -> [Command<Kernel<B>>; 13] {
     [
         Command { name: "help", args: "", help: "list commands", run: help::<B> },
         Command { name: "version", args: "", help: "kernel and firmware versions", run: version::<B> },
@@ -19,6 +19,7 @@ fn commands<B: Board>() -> [Command<Kernel<B>>; 12] {
         Command { name: "uptime", args: "", help: "time since reset", run: uptime::<B> },
         Command { name: "meminfo", args: "", help: "memory map, frames and heap", run: meminfo::<B> },
         Command { name: "irqs", args: "", help: "interrupt counts per line", run: irqs::<B> },
+        Command { name: "devices", args: "", help: "devices the firmware found", run: devices::<B> },
         Command { name: "date", args: "", help: "wall-clock time from the RTC", run: date::<B> },
         Command { name: "bench", args: "", help: "kernel benchmarks, in guest instructions", run: bench_cmd::<B> },
         Command { name: "boottime", args: "", help: "firmware phases and kernel start-up times", run: boottime::<B> },
@@ -126,6 +127,34 @@ fn irqs<B: Board>(_: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> 
     if dropped > 0 {
         println!("  console input bytes dropped (buffer full): {dropped}");
     }
+    Ok(())
+}
+
+fn devices<B: Board>(k: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> {
+    no_args(args)?;
+    println!("  {:<8} {:<9} {:<8} {:>4}  {:<18} {:>10}", "bus", "id", "class", "irq", "memory", "size");
+    let mut n = 0;
+    for d in k.boot_info.devices() {
+        let irq = if d.irq == tianshan_bootinfo::NO_IRQ {
+            alloc::string::String::from("-")
+        } else {
+            alloc::format!("{}", d.irq)
+        };
+        println!(
+            "  {:02x}:{:02x}.{:x}  {:04x}:{:04x} {:06x} {:>4}  {:#018x} {:>10}",
+            d.bdf >> 16,
+            (d.bdf >> 8) & 0xFF,
+            d.bdf & 0xFF,
+            d.vendor,
+            d.device,
+            d.class,
+            irq,
+            d.mem_base,
+            d.mem_size
+        );
+        n += 1;
+    }
+    println!("{n} device{} (from the boot info)", if n == 1 { "" } else { "s" });
     Ok(())
 }
 

@@ -130,3 +130,17 @@ fn crash_needs_a_known_kind() {
     m.send_line("crash sideways");
     m.expect("usage: crash badaddr|overflow");
 }
+
+#[test]
+fn devices_come_from_the_boot_info() {
+    let mut cfg = config();
+    let disk = tianshan_qemu_tests::scratch_file("devices_come_from_the_boot_info", "disk.img", &vec![0u8; 1 << 20]);
+    cfg.disks.push(disk);
+    let mut m = boot(&cfg);
+    m.send_line("devices");
+    m.expect("00:00.0  1b36:0008 060000");
+    // The virtio-blk function: its interrupt arrives on LIOINTC input 2 + (slot + INTA - 1) mod 4.
+    m.expect("00:01.0  1af4:1001 010000    3");
+    m.expect("2 devices (from the boot info)");
+    assert!(m.transcript().contains("boot info v1.1"), "the banner names the block's version");
+}

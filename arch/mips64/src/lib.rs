@@ -20,6 +20,8 @@ pub mod entry;
 pub mod ipi;
 #[cfg(target_arch = "mips64")]
 pub mod semihosting;
+#[cfg(target_arch = "mips64")]
+pub mod tlb;
 pub mod trap;
 
 /// Stops this core until an enabled interrupt arrives (`wait`).

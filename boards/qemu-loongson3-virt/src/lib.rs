@@ -12,7 +12,7 @@ mod layout;
 pub use layout::*;
 
 use spin::{Mutex, Once};
-use tianshan_arch_mips64::{addr, cache, cp0, ipi, semihosting};
+use tianshan_arch_mips64::{addr, cache, cp0, ipi, semihosting, tlb};
 use tianshan_bootinfo::Console;
 use tianshan_drivers::console::{self, Uart};
 use tianshan_drivers::ecam::Ecam;
@@ -45,6 +45,8 @@ pub const LIOINTC_PA: u64 = 0x3FF0_1400;
 pub const RTC_PA: u64 = 0x1008_1000;
 /// LIOINTC input of the UART (§12).
 pub const UART_IRQ: u32 = 0;
+/// LIOINTC input of PCIe INTx 0 (GPEX interrupt 0), §12.
+pub const PCI_IRQ_BASE: u32 = 2;
 /// PCIe ECAM base (§14.1): buses 0..31, 1 MiB each.
 pub const ECAM_PA: u64 = 0x1A00_0000;
 /// Buses the ECAM window covers.
@@ -116,6 +118,10 @@ impl tianshan_firmware::Board for QemuLoongson3Virt {
 
     fn install_console(&self) {
         install_uart();
+    }
+
+    fn init_cpu(&self) {
+        tlb::invalidate_all();
     }
 
     fn heap_range(&self) -> (usize, usize) {
@@ -227,6 +233,11 @@ impl tianshan_firmware::Board for QemuLoongson3Virt {
     unsafe fn enter_os(&self, entry: u64, args: [u64; 4]) -> ! {
         // SAFETY: forwarded from the caller.
         unsafe { tianshan_arch_mips64::enter_os(entry, args[0], args[1], args[2], args[3]) }
+    }
+
+    fn pci_irq_line(&self, gpex_irq: u8) -> u32 {
+        // GPEX interrupts 0..3 are LIOINTC inputs 2..5 (§12, §14.5).
+        PCI_IRQ_BASE + u32::from(gpex_irq % 4)
     }
 
     fn pci(&self) -> Option<(Ecam, PciWindows)> {

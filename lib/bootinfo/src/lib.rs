@@ -28,8 +28,9 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"TSBOOTIF");
 pub const HANDOFF_MAGIC: u64 = u64::from_le_bytes(*b"TIANSHAN");
 /// Major version: a change here means old kernels must refuse the block.
 pub const VERSION_MAJOR: u16 = 1;
-/// Minor version: additions that old readers may ignore.
-pub const VERSION_MINOR: u16 = 0;
+/// Minor version: additions that old readers may ignore. 1.1 added the
+/// device table.
+pub const VERSION_MINOR: u16 = 1;
 /// Largest block a reader accepts; also what the firmware reserves for it.
 pub const MAX_BLOCK_SIZE: usize = 64 * 1024;
 
@@ -52,8 +53,36 @@ pub(crate) mod hdr {
     pub const CONSOLE_BASE: usize = 80; // u64 physical address
     pub const CPU_COUNT: usize = 88; // u32
     pub const BOOT_CPU: usize = 92; // u32
-    /// Size of the version-1 header.
+    /// Size of the version-1.0 header.
     pub const SIZE_V1: usize = 96;
+    pub const DEVICES: usize = 96; // offset u32, count u32 (1.1)
+    /// Size of the version-1.1 header.
+    pub const SIZE_V1_1: usize = 104;
+}
+
+/// Size of one device entry: bdf u32, vendor u16, device u16, class u32,
+/// irq u32, memory base u64, memory size u64.
+pub const DEVICE_ENTRY_SIZE: usize = 32;
+/// `Device::irq` when the device has no interrupt line.
+pub const NO_IRQ: u32 = u32::MAX;
+
+/// A device the firmware found (PCI functions, for now).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Device {
+    /// Bus << 16 | device << 8 | function.
+    pub bdf: u32,
+    /// PCI vendor id.
+    pub vendor: u16,
+    /// PCI device id.
+    pub device: u16,
+    /// Base class << 16 | subclass << 8 | programming interface.
+    pub class: u32,
+    /// Interrupt-controller input the device's interrupt reaches, or `NO_IRQ`.
+    pub irq: u32,
+    /// First memory BAR the firmware assigned (physical), or 0.
+    pub mem_base: u64,
+    /// Its size, or 0.
+    pub mem_size: u64,
 }
 
 /// Size of one memory-map entry: base u64, size u64, kind u32, reserved u32.

@@ -1,8 +1,8 @@
 //! Validating and reading a boot-info block.
 
 use crate::{
-    Console, MAGIC, MAX_BLOCK_SIZE, MEMMAP_ENTRY_SIZE, MemoryKind, MemoryMap, MemoryMapError, Phase, TIMING_ENTRY_SIZE,
-    VERSION_MAJOR, block_crc, console_kind, hdr, le_u16, le_u32, le_u64,
+    Console, DEVICE_ENTRY_SIZE, Device, MAGIC, MAX_BLOCK_SIZE, MEMMAP_ENTRY_SIZE, MemoryKind, MemoryMap,
+    MemoryMapError, Phase, TIMING_ENTRY_SIZE, VERSION_MAJOR, block_crc, console_kind, hdr, le_u16, le_u32, le_u64,
 };
 use core::fmt;
 
@@ -147,6 +147,9 @@ impl<'a> BootInfo<'a> {
             memory_map.add(le_u64(block, e), le_u64(block, e + 8), kind).map_err(BootInfoError::BadMemoryMap)?;
         }
         table(block, hdr::TIMINGS, TIMING_ENTRY_SIZE, "timings")?;
+        if header_size as usize >= hdr::SIZE_V1_1 {
+            table(block, hdr::DEVICES, DEVICE_ENTRY_SIZE, "device table")?;
+        }
         let console = match le_u32(block, hdr::CONSOLE_KIND) {
             console_kind::NONE => Console::None,
             console_kind::NS16550 => Console::Ns16550 {
@@ -209,6 +212,28 @@ impl<'a> BootInfo<'a> {
     pub fn boot_cpu(&self) -> u32 {
         le_u32(self.block, hdr::BOOT_CPU)
     }
+    /// The devices the firmware found (none in a version 1.0 block).
+    pub fn devices(&self) -> impl Iterator<Item = Device> + '_ {
+        let has = le_u32(self.block, hdr::HEADER_SIZE) as usize >= hdr::SIZE_V1_1;
+        let (at, count) = if has {
+            (le_u32(self.block, hdr::DEVICES) as usize, le_u32(self.block, hdr::DEVICES + 4) as usize)
+        } else {
+            (0, 0)
+        };
+        (0..count).map(move |i| {
+            let e = at + i * DEVICE_ENTRY_SIZE;
+            Device {
+                bdf: le_u32(self.block, e),
+                vendor: le_u16(self.block, e + 4),
+                device: le_u16(self.block, e + 6),
+                class: le_u32(self.block, e + 8),
+                irq: le_u32(self.block, e + 12),
+                mem_base: le_u64(self.block, e + 16),
+                mem_size: le_u64(self.block, e + 24),
+            }
+        })
+    }
+
     /// The phase timings, in the order the firmware recorded them.
     pub fn timings(&self) -> impl Iterator<Item = Timing> + '_ {
         let at = le_u32(self.block, hdr::TIMINGS) as usize;
@@ -235,6 +260,27 @@ mod tests {
         m
     }
 
+    const DEVICES: [Device; 2] = [
+        Device {
+            bdf: 0,
+            vendor: 0x1B36,
+            device: 0x0008,
+            class: 0x06_00_00,
+            irq: crate::NO_IRQ,
+            mem_base: 0,
+            mem_size: 0,
+        },
+        Device {
+            bdf: 0x00_04_00,
+            vendor: 0x1AF4,
+            device: 0x1001,
+            class: 0x01_00_00,
+            irq: 2,
+            mem_base: 0x4000_4000,
+            mem_size: 0x4000,
+        },
+    ];
+
     fn sample_block() -> Vec<u8> {
         let map = sample_map();
         let timings = [(Phase::Reset, 100), (Phase::Loader, 5000), (Phase::Handoff, 6000)];
@@ -248,6 +294,7 @@ mod tests {
             timings: &timings,
             cpu_count: 4,
             boot_cpu: 0,
+            devices: &DEVICES,
         };
         let mut buf = vec![0xAA; 4096];
         let n = w.write(&mut buf).unwrap();
@@ -260,7 +307,8 @@ mod tests {
     fn round_trip() {
         let block = sample_block();
         let info = BootInfo::parse(&block).unwrap();
-        assert_eq!(info.version(), (1, 0));
+        assert_eq!(info.version(), (1, 1));
+        assert_eq!(info.devices().collect::<Vec<_>>(), DEVICES.to_vec());
         assert_eq!(info.cmdline(), "console=ttyS0 quiet");
         assert_eq!(info.board(), "qemu-loongson3-virt");
         assert_eq!(info.firmware_version(), "Tianshan firmware 0.1.0");
@@ -270,6 +318,28 @@ mod tests {
         assert_eq!(info.memory_map().regions(), sample_map().regions());
         let t: Vec<_> = info.timings().map(|t| (t.phase, t.counter)).collect();
         assert_eq!(t, vec![(Some(Phase::Reset), 100), (Some(Phase::Loader), 5000), (Some(Phase::Handoff), 6000)]);
+    }
+
+    #[test]
+    fn a_version_1_0_block_still_parses() {
+        // 1.0 had a 96-byte header and no device table: shrink a 1.1 block
+        // to that shape and check the reader takes it, with no devices.
+        let mut b = sample_block();
+        b[hdr::VERSION_MINOR] = 0;
+        set_u32(&mut b, hdr::HEADER_SIZE, hdr::SIZE_V1 as u32);
+        reseal(&mut b);
+        let info = BootInfo::parse(&b).unwrap();
+        assert_eq!(info.version(), (1, 0));
+        assert_eq!(info.devices().count(), 0);
+        assert_eq!(info.board(), "qemu-loongson3-virt");
+    }
+
+    #[test]
+    fn device_table_outside_the_block_is_refused() {
+        let mut b = sample_block();
+        set_u32(&mut b, hdr::DEVICES + 4, 100_000);
+        reseal(&mut b);
+        assert!(matches!(BootInfo::parse(&b), Err(BootInfoError::OutOfBounds { what: "device table", .. })));
     }
 
     #[test]
@@ -293,6 +363,7 @@ mod tests {
             timings: &[],
             cpu_count: 1,
             boot_cpu: 0,
+            devices: &[],
         };
         let mut buf = [0u8; 64];
         assert_eq!(w.write(&mut buf), Err(WriteError::BufferTooSmall { needed: w.size(), available: 64 }));
@@ -320,7 +391,10 @@ mod tests {
         let mut b = good.clone();
         b[hdr::VERSION_MAJOR] = 2;
         reseal(&mut b);
-        assert_eq!(BootInfo::parse(&b).unwrap_err(), BootInfoError::UnsupportedVersion { major: 2, minor: 0 });
+        assert_eq!(
+            BootInfo::parse(&b).unwrap_err(),
+            BootInfoError::UnsupportedVersion { major: 2, minor: crate::VERSION_MINOR }
+        );
 
         let mut b = good.clone();
         set_u32(&mut b, hdr::TOTAL_SIZE, 0x10_0000);

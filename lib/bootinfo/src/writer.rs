@@ -1,8 +1,8 @@
 //! Building a boot-info block into a caller-provided buffer.
 
 use crate::{
-    Console, MEMMAP_ENTRY_SIZE, MemoryMap, Phase, TIMING_ENTRY_SIZE, VERSION_MAJOR, VERSION_MINOR, block_crc,
-    console_kind, hdr,
+    Console, DEVICE_ENTRY_SIZE, Device, MEMMAP_ENTRY_SIZE, MemoryMap, Phase, TIMING_ENTRY_SIZE, VERSION_MAJOR,
+    VERSION_MINOR, block_crc, console_kind, hdr,
 };
 use core::fmt;
 
@@ -44,6 +44,8 @@ pub struct BootInfoWriter<'a> {
     pub cpu_count: u32,
     /// The core the kernel is entered on.
     pub boot_cpu: u32,
+    /// Devices found (version 1.1).
+    pub devices: &'a [Device],
 }
 
 fn put_u16(b: &mut [u8], at: usize, v: u16) {
@@ -63,8 +65,9 @@ const fn align8(n: usize) -> usize {
 impl BootInfoWriter<'_> {
     /// The size of the block this writer produces.
     pub fn size(&self) -> usize {
-        let mut n = hdr::SIZE_V1;
+        let mut n = hdr::SIZE_V1_1;
         n += self.memory_map.regions().len() * MEMMAP_ENTRY_SIZE;
+        n += self.devices.len() * DEVICE_ENTRY_SIZE;
         n += self.timings.len() * TIMING_ENTRY_SIZE;
         n += align8(self.cmdline.len()) + align8(self.board.len()) + align8(self.firmware_version.len());
         n
@@ -81,10 +84,10 @@ impl BootInfoWriter<'_> {
         put_u64(b, hdr::MAGIC, crate::MAGIC);
         put_u16(b, hdr::VERSION_MAJOR, VERSION_MAJOR);
         put_u16(b, hdr::VERSION_MINOR, VERSION_MINOR);
-        put_u32(b, hdr::HEADER_SIZE, hdr::SIZE_V1 as u32);
+        put_u32(b, hdr::HEADER_SIZE, hdr::SIZE_V1_1 as u32);
         put_u32(b, hdr::TOTAL_SIZE, size as u32);
 
-        let mut at = hdr::SIZE_V1;
+        let mut at = hdr::SIZE_V1_1;
         let regions = self.memory_map.regions();
         put_u32(b, hdr::MEMMAP, at as u32);
         put_u32(b, hdr::MEMMAP + 4, regions.len() as u32);
@@ -93,6 +96,18 @@ impl BootInfoWriter<'_> {
             put_u64(b, at + 8, r.size);
             put_u32(b, at + 16, r.kind.to_abi());
             at += MEMMAP_ENTRY_SIZE;
+        }
+        put_u32(b, hdr::DEVICES, at as u32);
+        put_u32(b, hdr::DEVICES + 4, self.devices.len() as u32);
+        for d in self.devices {
+            put_u32(b, at, d.bdf);
+            put_u16(b, at + 4, d.vendor);
+            put_u16(b, at + 6, d.device);
+            put_u32(b, at + 8, d.class);
+            put_u32(b, at + 12, d.irq);
+            put_u64(b, at + 16, d.mem_base);
+            put_u64(b, at + 24, d.mem_size);
+            at += DEVICE_ENTRY_SIZE;
         }
         put_u32(b, hdr::TIMINGS, at as u32);
         put_u32(b, hdr::TIMINGS + 4, self.timings.len() as u32);
