@@ -44,18 +44,9 @@ pub struct ParkReport {
     pub reversed: bool,
 }
 
-/// Addresses of firmware code that outlives the firmware (in ROM).
-#[derive(Clone, Copy, Debug)]
-pub struct RomServices {
-    /// Resets the machine.
-    pub reset: u64,
-    /// Powers the machine off.
-    pub power_off: u64,
-    /// Requests suspend, then returns.
-    pub suspend: u64,
-    /// Loads a0, a2, a3 and an entry from the block gp points at and jumps.
-    pub enter_os: u64,
-}
+/// Addresses of firmware code that outlives the firmware (in ROM): the
+/// CPU crate defines them with the reset code.
+pub use tianshan_arch_mips64::RomServices;
 
 /// A board the firmware can run on.
 pub trait Board: Sync {

@@ -436,15 +436,11 @@ pub fn preempt_point() {
     }
 }
 
-/// Called as a trap returns: switches if the interrupt made that necessary.
+/// Called as a trap returns: switches if the interrupt made that
+/// necessary. (The same check as `preempt_point`; the trap frame stays on
+/// the interrupted task's stack until it runs again.)
 pub fn preempt_from_trap() {
-    if !NEED_RESCHED.load(Relaxed) {
-        return;
-    }
-    let g = SCHED.lock();
-    if g.is_some() && NEED_RESCHED.load(Relaxed) {
-        switch_away(g, true);
-    }
+    preempt_point();
 }
 
 /// Sleeps at least `ticks` whole ticks.

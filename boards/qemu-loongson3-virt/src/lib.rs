@@ -77,6 +77,18 @@ fn power() -> PowerControl {
     unsafe { PowerControl::new(kseg1(PM_CNTL_PA)) }
 }
 
+/// Powers off; should the machine ignore it, stops this core.
+fn power_off() -> ! {
+    power().power_off();
+    tianshan_arch_mips64::halt()
+}
+
+/// Resets; should the machine ignore it, stops this core.
+fn reset() -> ! {
+    power().reset();
+    tianshan_arch_mips64::halt()
+}
+
 fn install_uart() {
     // SAFETY: the UART lives at UART_PA for the machine's lifetime (§9), and
     // only the console (and its lock-free emergency path) drives it.
@@ -226,8 +238,7 @@ impl tianshan_firmware::Board for QemuLoongson3Virt {
     }
 
     fn rom_services(&self) -> RomServices {
-        let s = tianshan_arch_mips64::rom_services();
-        RomServices { reset: s.reset, power_off: s.power_off, suspend: s.suspend, enter_os: s.enter_os }
+        tianshan_arch_mips64::rom_services()
     }
 
     unsafe fn enter_os(&self, entry: u64, args: [u64; 4]) -> ! {
@@ -289,13 +300,11 @@ impl tianshan_firmware::Board for QemuLoongson3Virt {
     }
 
     fn power_off(&self) -> ! {
-        power().power_off();
-        tianshan_arch_mips64::halt()
+        power_off()
     }
 
     fn reset(&self) -> ! {
-        power().reset();
-        tianshan_arch_mips64::halt()
+        reset()
     }
 
     unsafe fn enter_kernel(&self, entry: u64, magic: u64, bootinfo: u64) -> ! {
@@ -381,13 +390,11 @@ impl tianshan_kernel::Board for QemuLoongson3Virt {
     }
 
     fn power_off(&self) -> ! {
-        power().power_off();
-        tianshan_arch_mips64::halt()
+        power_off()
     }
 
     fn reset(&self) -> ! {
-        power().reset();
-        tianshan_arch_mips64::halt()
+        reset()
     }
 
     fn halt(&self) -> ! {
