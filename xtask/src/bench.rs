@@ -4,6 +4,8 @@
 //! guest instruction is one nanosecond of virtual time and CP0 Count runs
 //! at 400 MHz, so Count × 2.5 is an exact, repeatable instruction count.
 
+mod linux;
+
 use crate::board::Board;
 use crate::build::{echo, images};
 use crate::{Result, fail, qemu};
@@ -21,7 +23,8 @@ pub fn run(board: &Board, what: &str) -> Result<()> {
     match what {
         "kernel" => kernel(board),
         "boot" => boot(board),
-        other => fail!("unknown benchmark '{other}' (available: kernel, boot)"),
+        "linux" => linux::run(board),
+        other => fail!("unknown benchmark '{other}' (available: kernel, boot, linux)"),
     }
 }
 

@@ -37,6 +37,10 @@ const SOURCES_DIR: &str = "/etc/apt/sources.list.d";
 /// entries are restricted to other architectures.
 const ARCH_SOURCES: &str = "/etc/apt/sources.list.d/tianshan-mips64el.sources";
 
+/// File names of the fixture in `target/linux/`.
+const VMLINUZ: &str = "vmlinuz";
+const INITRAMFS: &str = "initramfs.cpio.gz";
+
 /// The line `/init` prints first: the kernel reached userspace.
 pub const INIT_MARKER: &str = "TIANSHAN-INIT-OK";
 /// Busybox applets `/init` runs, linked in `/bin`.
@@ -400,9 +404,25 @@ pub fn describe_kernel(bytes: &[u8]) -> String {
     format!("ELF64 {order} MIPS, entry {:#x}, {loads}", header.e_entry(endian))
 }
 
+/// Where `fetch` writes the fixture.
+fn dir() -> PathBuf {
+    root().join("target/linux")
+}
+
+/// The kernel and initramfs `fetch` wrote, if both are there.
+pub fn fetched() -> Option<(PathBuf, PathBuf)> {
+    let (vmlinuz, initramfs) = (dir().join(VMLINUZ), dir().join(INITRAMFS));
+    (vmlinuz.is_file() && initramfs.is_file()).then_some((vmlinuz, initramfs))
+}
+
+/// The folder holding `fetch`'s kernel and initramfs, if both are there.
+pub fn fixture_dir() -> Option<PathBuf> {
+    fetched().map(|_| dir())
+}
+
 /// `cargo xtask fetch-linux`.
 pub fn fetch() -> Result<Fixture> {
-    let dir = root().join("target/linux");
+    let dir = dir();
     let debs = dir.join("debs");
     std::fs::create_dir_all(&dir).map_err(|e| crate::Error(format!("{}: {e}", dir.display())))?;
     let downloaded = cached_debs(&debs).is_none();
@@ -413,7 +433,7 @@ pub fn fetch() -> Result<Fixture> {
         fail!("apt-get download finished but {} lacks the {ARCH} kernel or busybox .deb", debs.display());
     };
 
-    let vmlinuz = dir.join("vmlinuz");
+    let vmlinuz = dir.join(VMLINUZ);
     let busybox = dir.join("busybox");
     let scratch = dir.join("extract");
     if downloaded || !vmlinuz.is_file() {
@@ -432,7 +452,7 @@ pub fn fetch() -> Result<Fixture> {
     }
 
     let busybox_bytes = std::fs::read(&busybox).map_err(|e| crate::Error(format!("{}: {e}", busybox.display())))?;
-    let initramfs = dir.join("initramfs.cpio.gz");
+    let initramfs = dir.join(INITRAMFS);
     let compressed = gzip(&build_initramfs(&busybox_bytes)?)?;
     std::fs::write(&initramfs, compressed).map_err(|e| crate::Error(format!("{}: {e}", initramfs.display())))?;
     Ok(Fixture {

@@ -9,6 +9,7 @@ mod build;
 mod cpio;
 mod linux;
 mod qemu;
+mod qmp;
 mod test;
 
 use std::path::PathBuf;
@@ -24,6 +25,9 @@ commands:
   test [--board NAME]             host tests, in-kernel self-tests, QEMU tests
   check                           rustfmt and clippy, host and target
   bench kernel [--board NAME]     kernel benchmarks in guest instructions (QEMU -icount)
+  bench boot [--board NAME]       firmware phases from reset to kernel entry (QEMU -icount)
+  bench linux [--board NAME]      Linux to /init through the firmware (disk, fw_cfg) and
+                                  through QEMU's -kernel: instructions, time, ratios
   install-qemu [--board NAME]     install the board's QEMU if it is missing
   fetch-linux                     download Debian's mips64el Loongson-3 kernel and busybox,
                                   build a test initramfs (all in target/linux/)
@@ -101,7 +105,7 @@ fn run() -> Result<()> {
         }
         "check" => build::check(&board::load(board::DEFAULT)?),
         "bench" => {
-            let Some((what, rest)) = rest.split_first() else { fail!("usage: cargo xtask bench <kernel>") };
+            let Some((what, rest)) = rest.split_first() else { fail!("usage: cargo xtask bench <kernel|boot|linux>") };
             let o = parse(rest)?;
             bench::run(&board::load(&o.board)?, what)
         }

@@ -3,13 +3,20 @@
 
 use crate::board::Board;
 use crate::build::{cargo, echo, images};
-use crate::{Result, qemu};
+use crate::{Result, linux, qemu};
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long the self-test run may take before it counts as hung.
 const SELFTEST_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Where the QEMU tests find `cargo xtask fetch-linux`'s kernel and
+/// initramfs (qemu-tests/tests/linux_boot.rs).
+const LINUX_FIXTURE_ENV: &str = "TIANSHAN_LINUX";
+/// Every test that boots that fixture is named so: without the fixture
+/// they are filtered out (`--skip`), neither run nor counted.
+const LINUX_TEST_PREFIX: &str = "linux_";
 
 #[derive(Default, Clone, Copy)]
 struct Counts {
@@ -139,6 +146,15 @@ pub fn run(board: &Board) -> Result<()> {
         .env("TIANSHAN_IMAGES", &images.dir)
         .env("TIANSHAN_QEMU", &qemu_bin)
         .env("TIANSHAN_QEMU_ARGS", board.qemu.args.join(" "));
+    match linux::fixture_dir() {
+        Some(dir) => {
+            q.env(LINUX_FIXTURE_ENV, dir);
+        }
+        None => {
+            println!("linux: skipped (run `cargo xtask fetch-linux` to fetch the kernel)");
+            q.args(["--", "--skip", LINUX_TEST_PREFIX]);
+        }
+    }
     total += cargo_test("QEMU tests", q)?;
 
     println!();
