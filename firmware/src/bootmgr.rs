@@ -5,7 +5,7 @@
 //!
 //! * `fwcfg`: `opt/tianshan/kernel` from QEMU's fw_cfg;
 //! * `disk`: boot entries on the virtio-blk disks (`disk::boot`: BLS
-//!   `/loader/entries/*.conf` and PMON `/boot/boot.cfg` on FAT);
+//!   `/loader/entries/*.conf` and PMON `/boot/boot.cfg` on FAT or ext);
 //! * `rom`: the kernel embedded in the ROM image.
 //!
 //! The command line is `opt/tianshan/cmdline` when the machine has that
@@ -15,13 +15,16 @@
 //! A source that has nothing to boot, or whose kernel is refused, is
 //! reported in one line and the next is tried; when none is left the
 //! caller runs the shell. The configuration comes from
-//! `opt/tianshan/config` (format: `tianshan_bootcfg::config`); bad lines
-//! are reported with their line numbers and the good ones still apply.
+//! `opt/tianshan/config` or, when fw_cfg has none, from `/tianshan.cfg` on
+//! the first disk file system that has one (format:
+//! `tianshan_bootcfg::config`); bad lines are reported with the file and
+//! their line numbers and the good ones still apply.
 
 use crate::board::Board;
 use crate::loader::{self, BootError, EMBEDDED_KERNEL};
 use crate::platform::Platform;
 use crate::timing::Timeline;
+use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use spin::Mutex;
@@ -37,10 +40,19 @@ pub const FWCFG_INITRD: &str = "opt/tianshan/initrd";
 pub const FWCFG_CMDLINE: &str = "opt/tianshan/cmdline";
 /// fw_cfg file: the firmware configuration.
 pub const FWCFG_CONFIG: &str = "opt/tianshan/config";
+/// The firmware configuration on a disk, when fw_cfg has none.
+pub const DISK_CONFIG: &str = "/tianshan.cfg";
 /// Longest configuration file read.
 const MAX_CONFIG: u32 = 64 * 1024;
 
 static SETTINGS: Mutex<Option<FirmwareConfig<'static>>> = Mutex::new(None);
+/// Where the configuration was read from (`None`: the defaults).
+static CONFIG_ORIGIN: Mutex<Option<String>> = Mutex::new(None);
+
+/// Where the configuration in force was read from, for `printenv`.
+pub fn config_origin() -> String {
+    CONFIG_ORIGIN.lock().clone().unwrap_or_else(|| String::from("the defaults"))
+}
 
 /// The settings in force (the configuration, as changed by `setenv`).
 pub fn settings() -> FirmwareConfig<'static> {
@@ -52,8 +64,10 @@ pub fn set_settings(c: FirmwareConfig<'static>) {
     *SETTINGS.lock() = Some(c);
 }
 
-/// Reads and applies `opt/tianshan/config`, reporting bad lines.
-pub fn load_config<B: Board>(board: &B) {
+/// Reads and applies `opt/tianshan/config`, or when fw_cfg has none
+/// `/tianshan.cfg` from a disk, reporting bad lines.
+pub fn load_config<B: Board + 'static>(board: &B) {
+    let mut origin = String::from(FWCFG_CONFIG);
     let text: &'static [u8] = match board.fw_cfg_size(FWCFG_CONFIG) {
         Ok(Some(size)) if size > MAX_CONFIG => {
             println!("config: {FWCFG_CONFIG} is {size} bytes, more than {MAX_CONFIG}; using defaults");
@@ -72,11 +86,25 @@ pub fn load_config<B: Board>(board: &B) {
                 }
             }
         }
-        Ok(None) | Err(_) => b"",
+        Ok(None) | Err(_) => match crate::disk::fs::find_file::<B>(DISK_CONFIG, u64::from(MAX_CONFIG)) {
+            None => b"",
+            Some((place, Ok(text))) => {
+                origin = format!("{place}:{DISK_CONFIG}");
+                println!("config: {origin} ({} bytes)", text.len());
+                text.leak()
+            }
+            Some((place, Err(e))) => {
+                println!("config: {place}:{DISK_CONFIG}: {e}; using defaults");
+                b""
+            }
+        },
     };
+    if !text.is_empty() {
+        *CONFIG_ORIGIN.lock() = Some(origin.clone());
+    }
     let parsed = config::parse_bytes(text);
     for d in parsed.diagnostics.iter() {
-        println!("config: {FWCFG_CONFIG} {d}");
+        println!("config: {origin} {d}");
     }
     if parsed.diagnostics.overflowed() > 0 {
         println!("config: {} more problems not shown", parsed.diagnostics.overflowed());
@@ -113,7 +141,7 @@ fn countdown<B: Board>(board: &B, platform: &Platform, seconds: u32) -> bool {
 }
 
 /// Tries every source in order. Returns only if nothing booted.
-pub fn autoboot<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline) -> Outcome {
+pub fn autoboot<B: Board + 'static>(board: &B, platform: &Platform, timeline: &mut Timeline) -> Outcome {
     let cfg = settings();
     if cfg.boot_delay_seconds > 0 && countdown(board, platform, cfg.boot_delay_seconds) {
         return Outcome::Cancelled;
@@ -126,7 +154,12 @@ pub fn autoboot<B: Board>(board: &B, platform: &Platform, timeline: &mut Timelin
 }
 
 /// Boots from `source`. Returns only on failure.
-pub fn boot_source<B: Board>(board: &B, platform: &Platform, source: BootSource, timeline: &mut Timeline) -> BootError {
+pub fn boot_source<B: Board + 'static>(
+    board: &B,
+    platform: &Platform,
+    source: BootSource,
+    timeline: &mut Timeline,
+) -> BootError {
     match source {
         BootSource::FwCfg => boot_fwcfg(board, platform, timeline),
         BootSource::Rom => boot_rom(board, platform, timeline),

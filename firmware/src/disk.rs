@@ -1,34 +1,39 @@
-//! Disks: virtio-blk devices, their partitions and FAT file systems.
+//! Disks: virtio-blk devices, their partitions and file systems.
 //!
-//! Used by the boot manager's `disk` source (`boot`) and the shell's `ls`
-//! and `cat`, on the virtio-blk functions PCI discovery found.
+//! Used by the boot manager's `disk` source (`boot`), its configuration
+//! file (`fs::find_file`) and the shell's `ls` and `cat`, on the
+//! virtio-blk functions PCI discovery found.
 //!
 //! Disks are numbered in PCI discovery order (`disk0`, `disk1`, ...), their
 //! file systems named `disk0p1` (partition 1, as Linux numbers it) or
-//! `disk0` (a whole-disk file system without a partition table).
+//! `disk0` (a whole-disk file system without a partition table). A file
+//! system is FAT (`fat`, read here) or ext2/3/4 (`ext`, through the
+//! `ext4-view` crate); `fs` tells them apart and gives both one interface.
 //!
 //! A `Disk` is open only while it is used: dropping it resets the device
 //! (virtio status 0), so it does no DMA once the firmware moves on, and in
-//! particular none after the handoff (spec §14.3 step 5). A mounted
-//! `fat::Volume` holds no device, so it outlives a close and reopen.
+//! particular none after the handoff (spec §14.3 step 5). The file systems
+//! on a disk share it as a `SharedDisk`, which `close` resets and the next
+//! read opens again, so a mounted file system outlives a close.
 
 pub mod boot;
+pub mod ext;
 pub mod fat;
+pub mod fs;
 
 use crate::board::Board;
 use crate::devices;
 use alloc::format;
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 use core::fmt;
-use fat::{FatError, Node, Volume};
 use tianshan_drivers::virtio_blk::{VirtioBlk, VirtioBlkError, is_virtio_blk};
 use tianshan_partition::{BlockDevice, NoTableReason, PartitionIoError, PartitionReader, PartitionTable};
 
 /// An error reading a partition (or whole-disk file system) of a disk.
 pub type PartitionError = PartitionIoError<VirtioBlkError>;
-/// An error of a file system on a disk.
-pub type FsError = FatError<PartitionError>;
 
 /// Why a disk could not be used.
 #[derive(Clone, Debug)]
@@ -63,12 +68,18 @@ pub enum DiskError {
         /// Why.
         error: tianshan_partition::Error<VirtioBlkError>,
     },
-    /// No partition holds a FAT file system.
+    /// No partition holds a FAT or ext file system.
     NoFileSystem {
         /// The disk's number.
         index: usize,
         /// Partitions tried.
         tried: usize,
+    },
+    /// The disk was asked for while a read of it was under way (a
+    /// firmware bug, reported rather than a panic).
+    InUse {
+        /// The disk's number.
+        index: usize,
     },
 }
 
@@ -86,8 +97,9 @@ impl fmt::Display for DiskError {
             DiskError::Device { index, error } => write!(f, "disk{index}: {error}"),
             DiskError::Table { index, error } => write!(f, "disk{index}: {error}"),
             DiskError::NoFileSystem { index, tried } => {
-                write!(f, "disk{index}: none of its {tried} partition(s) holds a FAT file system")
+                write!(f, "disk{index}: none of its {tried} partition(s) holds a FAT or ext file system")
             }
+            DiskError::InUse { index } => write!(f, "disk{index} is already being read"),
         }
     }
 }
@@ -157,23 +169,23 @@ pub struct Place {
 
 impl Place {
     /// The place as a device of its own.
-    pub fn reader<'d, B: Board>(&self, disk: &'d mut Disk<B>) -> Result<PartitionReader<&'d mut Disk<B>>, FsError> {
+    pub fn reader<'d, B: Board>(
+        &self,
+        disk: &'d mut Disk<B>,
+    ) -> Result<PartitionReader<&'d mut Disk<B>>, PartitionError> {
         let capacity = disk.block_count();
         PartitionReader::from_range(disk, self.partition, self.first_lba, self.blocks).map_err(|_| {
             // The table was checked against the disk's size; only a disk
             // that shrank since gets here.
-            FatError::Io(PartitionIoError::Device(VirtioBlkError::OutOfRange {
-                lba: self.first_lba,
-                sectors: self.blocks,
-                capacity,
-            }))
+            PartitionIoError::Device(VirtioBlkError::OutOfRange { lba: self.first_lba, sectors: self.blocks, capacity })
         })
     }
 }
 
 /// The places on `disk` that may hold a file system, in table order, and
 /// the table (if any) for its notes. A disk without a table is one place
-/// only when sector 0 is a FAT boot sector.
+/// only when sector 0 is a FAT boot sector or an ext superblock is at byte
+/// 1024 (`mkfs.ext4` on the whole disk).
 pub fn places<B: Board>(disk: &mut Disk<B>) -> Result<(Vec<Place>, Option<PartitionTable>), DiskError> {
     let index = disk.index;
     match tianshan_partition::read_partition_table(disk) {
@@ -190,7 +202,9 @@ pub fn places<B: Board>(disk: &mut Disk<B>) -> Result<(Vec<Place>, Option<Partit
                 .collect();
             Ok((places, Some(table)))
         }
-        Err(tianshan_partition::Error::NoPartitionTable(NoTableReason::FatBootSector)) => {
+        Err(tianshan_partition::Error::NoPartitionTable(why))
+            if why == NoTableReason::FatBootSector || holds_ext_superblock(disk) =>
+        {
             let place = Place { name: format!("disk{index}"), partition: 0, first_lba: 0, blocks: disk.block_count() };
             Ok((alloc::vec![place], None))
         }
@@ -198,53 +212,54 @@ pub fn places<B: Board>(disk: &mut Disk<B>) -> Result<(Vec<Place>, Option<Partit
     }
 }
 
-/// Mounts the FAT file system at `place` on `disk`.
-pub fn mount<B: Board>(disk: &mut Disk<B>, place: &Place) -> Result<Volume, FsError> {
-    let mut reader = place.reader(disk)?;
-    Volume::mount(&mut reader)
+/// True when the whole disk is an ext file system (its superblock magic is
+/// at byte 1080).
+fn holds_ext_superblock<B: Board>(disk: &mut Disk<B>) -> bool {
+    let mut sector = [0u8; tianshan_partition::SECTOR_SIZE];
+    let lba = ext::SUPERBLOCK_OFFSET / tianshan_partition::SECTOR_SIZE as u64;
+    disk.read_blocks(lba, &mut sector).is_ok() && ext::ExtKind::of_superblock(&sector).is_some()
 }
 
-/// A mounted FAT file system on an open disk.
-pub struct FileSystem<B: Board> {
-    /// The disk.
-    pub disk: Disk<B>,
-    /// Where on it.
-    pub place: Place,
-    /// The file system.
-    pub volume: Volume,
+/// Disk `index`, shared by the file systems on it: open from `open` until
+/// `close` (which resets the device), then opened again by the next read.
+pub struct SharedDisk<B: Board> {
+    index: usize,
+    disk: Rc<RefCell<Option<Disk<B>>>>,
 }
 
-impl<B: Board> FileSystem<B> {
-    /// Mounts the first FAT file system on disk `index`; `note` hears about
-    /// places that are not FAT.
-    pub fn first(index: usize, note: &mut dyn FnMut(&Place, &FsError)) -> Result<Self, DiskError> {
-        let mut disk = Disk::<B>::open(index)?;
-        let (places, _) = places(&mut disk)?;
-        let tried = places.len();
-        for place in places {
-            match mount(&mut disk, &place) {
-                Ok(volume) => return Ok(FileSystem { disk, place, volume }),
-                Err(e) => note(&place, &e),
-            }
-        }
-        Err(DiskError::NoFileSystem { index, tried })
+impl<B: Board> Clone for SharedDisk<B> {
+    fn clone(&self) -> Self {
+        SharedDisk { index: self.index, disk: Rc::clone(&self.disk) }
+    }
+}
+
+impl<B: Board> SharedDisk<B> {
+    /// Opens disk number `index`.
+    pub fn open(index: usize) -> Result<Self, DiskError> {
+        let disk = Disk::open(index)?;
+        Ok(SharedDisk { index, disk: Rc::new(RefCell::new(Some(disk))) })
     }
 
-    /// Finds `path`.
-    pub fn lookup(&mut self, path: &str) -> Result<Node, FsError> {
-        let mut reader = self.place.reader(&mut self.disk)?;
-        self.volume.lookup(&mut reader, path)
+    /// The disk's number.
+    pub fn index(&self) -> usize {
+        self.index
     }
 
-    /// Calls `f` for each entry of directory `dir`.
-    pub fn list(&mut self, dir: &Node, f: &mut dyn FnMut(&Node)) -> Result<(), FsError> {
-        let mut reader = self.place.reader(&mut self.disk)?;
-        self.volume.list(&mut reader, dir, f)
+    /// Closes the disk: the device is reset and does no more DMA until
+    /// the next read opens it again.
+    pub fn close(&self) {
+        // Only `with` borrows the slot, for the length of one read, and
+        // nothing closes the disk from inside a read: it is free now.
+        drop(self.disk.borrow_mut().take());
     }
 
-    /// Reads the start of `file` into `buf`; returns the bytes read.
-    pub fn read(&mut self, file: &Node, buf: &mut [u8]) -> Result<usize, FsError> {
-        let mut reader = self.place.reader(&mut self.disk)?;
-        self.volume.read(&mut reader, file, buf)
+    /// Runs `f` on the disk, opening it first if it was closed.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Disk<B>) -> R) -> Result<R, DiskError> {
+        let mut slot = self.disk.try_borrow_mut().map_err(|_| DiskError::InUse { index: self.index })?;
+        let disk = match &mut *slot {
+            Some(disk) => disk,
+            empty => empty.insert(Disk::open(self.index)?),
+        };
+        Ok(f(disk))
     }
 }

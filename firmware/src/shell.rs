@@ -2,9 +2,8 @@
 //! lands. PMON-style commands; every bad argument gets the usage line.
 
 use crate::board::Board;
-use crate::bootmgr::{self, FWCFG_CONFIG};
-use crate::disk::fat::FatError;
-use crate::disk::{FileSystem, FsError};
+use crate::bootmgr;
+use crate::disk::fs::{FileSystem, FsError};
 use crate::platform::Platform;
 use crate::timing::Timeline;
 use crate::{FIRMWARE_VERSION, devices};
@@ -32,7 +31,7 @@ pub struct Ctx<B: 'static> {
     timeline: Timeline,
 }
 
-fn commands<B: Board>() -> [Command<Ctx<B>>; 19] {
+fn commands<B: Board + 'static>() -> [Command<Ctx<B>>; 19] {
     [
         Command { name: "help", args: "", help: "list commands", run: help::<B> },
         Command { name: "version", args: "", help: "firmware version and board", run: version::<B> },
@@ -226,7 +225,7 @@ fn printenv<B: Board>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError>
     }
     println!("cmdline   = {}", c.cmdline.unwrap_or(""));
     println!("console   = {}", c.console.name());
-    println!("(from {FWCFG_CONFIG} and setenv; changes last until reset)");
+    println!("(from {} and setenv; changes last until reset)", bootmgr::config_origin());
     Ok(())
 }
 
@@ -293,8 +292,8 @@ fn boot<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
     }
 }
 
-/// The first disk's first FAT file system, or why there is none.
-fn first_fs<B: Board>(cmd: &str) -> Result<FileSystem<B>, CommandError> {
+/// The first disk's first file system (FAT or ext), or why there is none.
+fn first_fs<B: Board + 'static>(cmd: &str) -> Result<FileSystem<B>, CommandError> {
     FileSystem::<B>::first(0, &mut |place, e| println!("{cmd}: {}: {e}", place.name)).map_err(|e| {
         println!("{cmd}: {e}");
         CommandError::Failed
@@ -303,13 +302,13 @@ fn first_fs<B: Board>(cmd: &str) -> Result<FileSystem<B>, CommandError> {
 
 fn fs_failed(cmd: &str, path: &str, e: &FsError) -> CommandError {
     match e {
-        FatError::NotFound => println!("{cmd}: {path}: no such file or directory"),
+        FsError::NotFound => println!("{cmd}: {path}: no such file or directory"),
         e => println!("{cmd}: {path}: {e}"),
     }
     CommandError::Failed
 }
 
-fn ls<B: Board>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
+fn ls<B: Board + 'static>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
     let path = match args {
         [_] => "/",
         [_, path] => path,
@@ -336,14 +335,15 @@ fn ls<B: Board>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
     Ok(())
 }
 
-fn cat<B: Board>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
+fn cat<B: Board + 'static>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
     let [_, path] = args else { return Err(CommandError::Usage) };
     let mut fs = first_fs::<B>("cat")?;
     let node = fs.lookup(path).map_err(|e| fs_failed("cat", path, &e))?;
     if node.is_dir {
         return failed(format_args!("cat: {path}: is a directory"));
     }
-    let mut buf = alloc::vec![0u8; (node.size as usize).min(CAT_MAX)];
+    // At most CAT_MAX, so it fits.
+    let mut buf = alloc::vec![0u8; node.size.min(CAT_MAX as u64) as usize];
     let n = fs.read(&node, &mut buf).map_err(|e| fs_failed("cat", path, &e))?;
     // Control characters other than line breaks and tabs would drive the
     // terminal; they are shown as '.'.
@@ -355,7 +355,7 @@ fn cat<B: Board>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
     if !text.is_empty() && !text.ends_with('\n') {
         println!();
     }
-    if n < node.size as usize {
+    if (n as u64) < node.size {
         println!("cat: {path}: showed the first {n} of {} bytes (cat prints at most {CAT_MAX})", node.size);
     }
     Ok(())

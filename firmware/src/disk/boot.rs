@@ -1,7 +1,8 @@
 //! The boot manager's `disk` source: boot entries on the virtio-blk disks.
 //!
-//! Each disk in discovery order gets one menu, gathered from every FAT file
-//! system on it (partitions in table order, or the whole disk):
+//! Each disk in discovery order gets one menu, gathered from every file
+//! system on it, FAT or ext2/3/4 (`fs`; partitions in table order, or the
+//! whole disk):
 //!
 //! 1. Boot Loader Specification type #1 entries, `/loader/entries/*.conf`,
 //!    in `bls::compare_entries` order;
@@ -12,8 +13,8 @@
 //! The configured `default` (an index into that menu, or a title, BLS id or
 //! file name) moves one entry to the front. Each entry is tried in turn:
 //! its kernel is read into the scratch region, the disk is closed (which
-//! resets the device, so nothing does DMA after the handoff), and the
-//! loader takes over. An entry that fails gets one line naming the file,
+//! resets the device, so nothing does DMA after the handoff; the next
+//! entry's read opens it again), and the loader takes over. An entry that fails gets one line naming the file,
 //! the line and why (`boot: disk: /loader/entries/a.conf: linux
 //! /vmlinux-6.1: file not found`), then the next is tried; when no entry is
 //! left the boot manager moves to its next source.
@@ -23,8 +24,8 @@
 //! line is loaded after the kernel and passed to Linux (Tianshan kernels
 //! take none).
 
-use super::fat::{FatError, Node, Volume};
-use super::{Disk, DiskError, FsError, Place, mount, places};
+use super::fs::{FileSystem, FsError};
+use super::{DiskError, Place, SharedDisk, places};
 use crate::board::Board;
 use crate::bootmgr;
 use crate::loader::{self, BootError};
@@ -44,7 +45,7 @@ pub const ENTRIES_DIR: &str = "/loader/entries";
 /// PMON's menu file.
 pub const BOOT_CFG: &str = "/boot/boot.cfg";
 /// Largest entry or menu file read.
-const MAX_CONFIG_BYTES: u32 = 64 * 1024;
+const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 /// Most BLS entries read from one directory (by file name order).
 const MAX_BLS_ENTRIES: usize = 64;
 /// BLS `architecture` values this firmware boots (others are skipped).
@@ -77,7 +78,7 @@ struct Entry {
 }
 
 /// Tries every disk. Returns only if nothing booted.
-pub fn boot<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline) -> BootError {
+pub fn boot<B: Board + 'static>(board: &B, platform: &Platform, timeline: &mut Timeline) -> BootError {
     let count = match super::functions() {
         Ok(f) => f.len(),
         Err(DiskError::NoPci) => return BootError::NotPresent("no PCI host, so no disks"),
@@ -92,47 +93,41 @@ pub fn boot<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline) -
     BootError::NothingOnDisks { disks: count }
 }
 
-/// The disk, opened again if an earlier attempt closed it.
-fn reopen<B: Board>(holder: &mut Option<Disk<B>>, index: usize) -> Result<&mut Disk<B>, DiskError> {
-    if holder.is_none() {
-        *holder = Some(Disk::open(index)?);
-    }
-    // Filled just above when it was empty.
-    holder.as_mut().ok_or(DiskError::NoPci)
-}
-
-fn boot_disk<B: Board>(board: &B, platform: &Platform, index: usize, timeline: &mut Timeline) {
-    let mut disk = match Disk::<B>::open(index) {
+fn boot_disk<B: Board + 'static>(board: &B, platform: &Platform, index: usize, timeline: &mut Timeline) {
+    let disk = match SharedDisk::<B>::open(index) {
         Ok(d) => d,
         Err(e) => return say!("{e}"),
     };
-    say!("disk{index}: {}", disk.describe());
-    let (places, table) = match places(&mut disk) {
-        Ok(p) => p,
+    match disk.with(|d| d.describe()) {
+        Ok(description) => say!("disk{index}: {description}"),
         Err(e) => return say!("{e}"),
+    }
+    let (places, table) = match disk.with(|d| places(d)) {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) | Err(e) => return say!("{e}"),
     };
     if let Some(table) = &table {
         for note in table.diagnostics() {
             say!("disk{index}: note: {note}");
         }
     }
-    let mut volumes: Vec<Option<Volume>> = Vec::new();
+    let mut file_systems: Vec<Option<FileSystem<B>>> = Vec::new();
     let mut entries = Vec::new();
     for (i, place) in places.iter().enumerate() {
-        match mount(&mut disk, place) {
-            Ok(mut volume) => {
-                say!("{}: {} file system", place.name, volume.kind());
+        match FileSystem::mount(&disk, place) {
+            Ok(mut fs) => {
+                say!("{}: {} file system", place.name, fs.kind());
                 let before = entries.len();
-                bls_entries(&mut disk, place, i, &mut volume, &mut entries);
-                pmon_entries(&mut disk, place, i, &mut volume, &mut entries);
+                bls_entries(&mut fs, i, &mut entries);
+                pmon_entries(&mut fs, i, &mut entries);
                 if entries.len() == before {
                     say!("{}: no boot entries ({ENTRIES_DIR}/*.conf or {BOOT_CFG})", place.name);
                 }
-                volumes.push(Some(volume));
+                file_systems.push(Some(fs));
             }
             Err(e) => {
                 say!("{}: {e}", place.name);
-                volumes.push(None);
+                file_systems.push(None);
             }
         }
     }
@@ -140,9 +135,8 @@ fn boot_disk<B: Board>(board: &B, platform: &Platform, index: usize, timeline: &
         return say!("disk{index}: nothing to boot");
     }
     apply_default(index, &mut entries);
-    let mut holder = Some(disk);
     for entry in &entries {
-        let why = attempt(board, platform, &mut holder, index, &places, &mut volumes, entry, timeline);
+        let why = attempt(board, platform, &disk, &places, &mut file_systems, entry, timeline);
         say!("{}: {} {}: {why}", entry.origin, entry.key, entry.kernel_text);
     }
 }
@@ -167,67 +161,17 @@ fn apply_default(index: usize, entries: &mut [Entry]) {
 }
 
 /// Reads a small text file, or says why not (a missing file is silent).
-fn read_config<B: Board>(disk: &mut Disk<B>, place: &Place, volume: &mut Volume, path: &str) -> Option<Vec<u8>> {
-    let result = (|| -> Result<Option<Vec<u8>>, ReadError> {
-        let mut reader = place.reader(disk)?;
-        let node = match volume.lookup(&mut reader, path) {
-            Err(FatError::NotFound) => return Ok(None),
-            other => other?,
-        };
-        read_small(volume, &mut reader, &node).map(Some)
-    })();
-    result.unwrap_or_else(|e| {
-        say!("{}: {path}: {e}", place.name);
+fn read_config<B: Board + 'static>(fs: &mut FileSystem<B>, path: &str) -> Option<Vec<u8>> {
+    fs.read_file(path, MAX_CONFIG_BYTES).unwrap_or_else(|e| {
+        say!("{}: {path}: {e}", fs.place.name);
         None
     })
 }
 
-/// Why a small file could not be read.
-enum ReadError {
-    Fs(FsError),
-    TooLarge { size: u32 },
-}
-
-impl From<FsError> for ReadError {
-    fn from(e: FsError) -> Self {
-        ReadError::Fs(e)
-    }
-}
-
-impl fmt::Display for ReadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReadError::Fs(e) => write!(f, "{e}"),
-            ReadError::TooLarge { size } => write!(f, "{size} bytes, more than the {MAX_CONFIG_BYTES} read"),
-        }
-    }
-}
-
-fn read_small<
-    D: tianshan_partition::BlockDevice<
-            Error = tianshan_partition::PartitionIoError<tianshan_drivers::virtio_blk::VirtioBlkError>,
-        >,
->(
-    volume: &mut Volume,
-    dev: &mut D,
-    node: &Node,
-) -> Result<Vec<u8>, ReadError> {
-    if node.is_dir {
-        return Err(ReadError::Fs(FatError::IsADirectory));
-    }
-    if node.size > MAX_CONFIG_BYTES {
-        return Err(ReadError::TooLarge { size: node.size });
-    }
-    let mut text = alloc::vec![0u8; node.size as usize];
-    let n = volume.read(dev, node, &mut text)?;
-    text.truncate(n);
-    Ok(text)
-}
-
-fn bls_entries<B: Board>(disk: &mut Disk<B>, place: &Place, at: usize, volume: &mut Volume, out: &mut Vec<Entry>) {
-    let files = match bls_files(disk, place, volume) {
+fn bls_entries<B: Board + 'static>(fs: &mut FileSystem<B>, at: usize, out: &mut Vec<Entry>) {
+    let files = match bls_files(fs) {
         Ok(files) => files,
-        Err(e) => return say!("{}: {ENTRIES_DIR}: {e}", place.name),
+        Err(e) => return say!("{}: {ENTRIES_DIR}: {e}", fs.place.name),
     };
     let mut parsed = Vec::new();
     for (name, text) in &files {
@@ -271,30 +215,25 @@ fn bls_entries<B: Board>(disk: &mut Disk<B>, place: &Place, at: usize, volume: &
 }
 
 /// The `.conf` files of the entries directory, by name, with their text.
-fn bls_files<B: Board>(
-    disk: &mut Disk<B>,
-    place: &Place,
-    volume: &mut Volume,
-) -> Result<Vec<(String, Vec<u8>)>, FsError> {
-    let mut reader = place.reader(disk)?;
-    let dir = match volume.lookup(&mut reader, ENTRIES_DIR) {
-        Err(FatError::NotFound) => return Ok(Vec::new()),
+fn bls_files<B: Board + 'static>(fs: &mut FileSystem<B>) -> Result<Vec<(String, Vec<u8>)>, FsError> {
+    let dir = match fs.lookup(ENTRIES_DIR) {
+        Err(FsError::NotFound) => return Ok(Vec::new()),
         other => other?,
     };
     let mut nodes = Vec::new();
-    volume.list(&mut reader, &dir, &mut |n| {
+    fs.list(&dir, &mut |n| {
         if !n.is_dir && n.name.ends_with(bls::ENTRY_SUFFIX) {
             nodes.push(n.clone());
         }
     })?;
     nodes.sort_by(|a, b| a.name.cmp(&b.name));
     if nodes.len() > MAX_BLS_ENTRIES {
-        say!("{}: {ENTRIES_DIR}: {} entries; only the first {MAX_BLS_ENTRIES} are read", place.name, nodes.len());
+        say!("{}: {ENTRIES_DIR}: {} entries; only the first {MAX_BLS_ENTRIES} are read", fs.place.name, nodes.len());
         nodes.truncate(MAX_BLS_ENTRIES);
     }
     let mut files = Vec::new();
     for node in nodes {
-        match read_small(volume, &mut reader, &node) {
+        match fs.read_to_vec(&node, MAX_CONFIG_BYTES) {
             Ok(text) => files.push((node.name, text)),
             Err(e) => say!("{ENTRIES_DIR}/{}: {e}", node.name),
         }
@@ -311,8 +250,8 @@ fn pmon_path_text(p: &pmon::PmonPath<'_>) -> String {
     }
 }
 
-fn pmon_entries<B: Board>(disk: &mut Disk<B>, place: &Place, at: usize, volume: &mut Volume, out: &mut Vec<Entry>) {
-    let Some(text) = read_config(disk, place, volume, BOOT_CFG) else { return };
+fn pmon_entries<B: Board + 'static>(fs: &mut FileSystem<B>, at: usize, out: &mut Vec<Entry>) {
+    let Some(text) = read_config(fs, BOOT_CFG) else { return };
     let parsed = pmon::parse_bytes(&text);
     for d in parsed.diagnostics.iter() {
         say!("{BOOT_CFG}: {d}");
@@ -343,7 +282,6 @@ fn pmon_entries<B: Board>(disk: &mut Disk<B>, place: &Place, at: usize, volume: 
 enum Failure {
     Fs(FsError),
     Initrd { path: String, error: FsError },
-    Disk(DiskError),
     NoPartition { disk: usize, partition: u8 },
     Unmountable { name: String },
     Boot(BootError),
@@ -354,28 +292,28 @@ impl fmt::Display for Failure {
         match self {
             Failure::Fs(e) => write!(f, "{e}"),
             Failure::Initrd { path, error } => write!(f, "initrd {path}: {error}"),
-            Failure::Disk(e) => write!(f, "{e}"),
             Failure::NoPartition { disk, partition } => {
                 write!(f, "disk{disk} has no partition {partition} (PMON counts from 0)")
             }
-            Failure::Unmountable { name } => write!(f, "{name} holds no usable FAT file system (see above)"),
+            Failure::Unmountable { name } => write!(f, "{name} holds no usable file system (see above)"),
             Failure::Boot(e) => write!(f, "{e}"),
         }
     }
 }
 
-/// Boots `entry`; returns why it did not.
+/// Boots `entry`; returns why it did not. `file_systems` are those of
+/// `places`, in the same order.
 #[allow(clippy::too_many_arguments)]
-fn attempt<B: Board>(
+fn attempt<B: Board + 'static>(
     board: &B,
     platform: &Platform,
-    holder: &mut Option<Disk<B>>,
-    index: usize,
+    disk: &SharedDisk<B>,
     places: &[Place],
-    volumes: &mut [Option<Volume>],
+    file_systems: &mut [Option<FileSystem<B>>],
     entry: &Entry,
     timeline: &mut Timeline,
 ) -> Failure {
+    let index = disk.index();
     let at = match entry.pmon_partition {
         None => entry.place,
         // The whole-disk file system is partition 0 to PMON.
@@ -385,13 +323,8 @@ fn attempt<B: Board>(
             None => return Failure::NoPartition { disk: index, partition: n },
         },
     };
-    let place = &places[at];
-    let Some(volume) = volumes.get_mut(at).and_then(Option::as_mut) else {
-        return Failure::Unmountable { name: place.name.clone() };
-    };
-    let disk = match reopen(holder, index) {
-        Ok(d) => d,
-        Err(e) => return Failure::Disk(e),
+    let Some(fs) = file_systems.get_mut(at).and_then(Option::as_mut) else {
+        return Failure::Unmountable { name: places.get(at).map_or_else(String::new, |p| p.name.clone()) };
     };
     let mut scratch = platform.scratch;
     let buf = scratch.take();
@@ -400,36 +333,36 @@ fn attempt<B: Board>(
     // The kernel at the start of the scratch area, the initrd (the first
     // `initrd` line, on the same filesystem) right after it.
     let read = (|| -> Result<(usize, Option<usize>), Failure> {
-        let mut reader = place.reader(disk).map_err(Failure::Fs)?;
-        let node = volume.lookup(&mut reader, &entry.path).map_err(Failure::Fs)?;
+        let node = fs.lookup(&entry.path).map_err(Failure::Fs)?;
         if node.is_dir {
-            return Err(Failure::Fs(FatError::IsADirectory));
+            return Err(Failure::Fs(FsError::IsADirectory));
         }
-        let size = node.size as usize;
+        let size = usize::try_from(node.size).unwrap_or(usize::MAX);
         if size > buf.len() {
             return Err(Failure::Boot(BootError::TooLarge { size, room: buf.len() }));
         }
-        let n = volume.read(&mut reader, &node, &mut buf[..size]).map_err(Failure::Fs)?;
+        let n = fs.read(&node, &mut buf[..size]).map_err(Failure::Fs)?;
         let Some(initrd) = entry.initrds.first() else { return Ok((n, None)) };
         let path = initrd_path(initrd);
         let initrd_failure = |error| Failure::Initrd { path: initrd.clone(), error };
-        let inode = volume.lookup(&mut reader, path).map_err(initrd_failure)?;
-        let isize = inode.size as usize;
+        let inode = fs.lookup(path).map_err(initrd_failure)?;
+        let isize = usize::try_from(inode.size).unwrap_or(usize::MAX);
         let room = buf.len() - n;
         if isize > room {
             return Err(Failure::Boot(BootError::TooLarge { size: isize, room }));
         }
-        let m = volume.read(&mut reader, &inode, &mut buf[n..n + isize]).map_err(initrd_failure)?;
+        let m = fs.read(&inode, &mut buf[n..n + isize]).map_err(initrd_failure)?;
         Ok((n, Some(m)))
     })();
     // Close the disk whatever happened: resetting the device stops its DMA
-    // before the handoff (spec §14.3 step 5); the next entry reopens it.
-    *holder = None;
+    // before the handoff (spec §14.3 step 5); the next entry's read opens
+    // it again.
+    disk.close();
     let (size, initrd_size) = match read {
         Ok(sizes) => sizes,
         Err(f) => return f,
     };
-    let source = format!("{}:/{}", place.name, entry.path.trim_start_matches('/'));
+    let source = format!("{}:/{}", fs.place.name, entry.path.trim_start_matches('/'));
     say!("{}: {} {} ({size} bytes)", entry.origin, entry.key, source);
     if let (Some(initrd), Some(n)) = (entry.initrds.first(), initrd_size) {
         say!("{}: initrd {initrd} ({n} bytes)", entry.origin);
