@@ -48,6 +48,13 @@ const MAX_CONFIG: u32 = 64 * 1024;
 static SETTINGS: Mutex<Option<FirmwareConfig<'static>>> = Mutex::new(None);
 /// Where the configuration was read from (`None`: the defaults).
 static CONFIG_ORIGIN: Mutex<Option<String>> = Mutex::new(None);
+/// The configuration file as read, which `setenv` lines are appended to.
+static CONFIG_TEXT: Mutex<&'static [u8]> = Mutex::new(b"");
+
+/// The configuration file's text as it was read at boot.
+pub fn config_text() -> &'static [u8] {
+    *CONFIG_TEXT.lock()
+}
 
 /// Where the configuration in force was read from, for `printenv`.
 pub fn config_origin() -> String {
@@ -102,6 +109,7 @@ pub fn load_config<B: Board + 'static>(board: &B) {
     if !text.is_empty() {
         *CONFIG_ORIGIN.lock() = Some(origin.clone());
     }
+    *CONFIG_TEXT.lock() = text;
     let parsed = config::parse_bytes(text);
     for d in parsed.diagnostics.iter() {
         println!("config: {origin} {d}");

@@ -231,6 +231,14 @@ fn printenv<B: Board>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError>
 
 fn apply_setting(key: &str, value: &str) -> Result<(), CommandError> {
     let mut text = ENV_TEXT.lock();
+    if text.is_empty() {
+        // Start from the file the boot read, so a setenv changes one
+        // setting and keeps the others.
+        text.push_str(&String::from_utf8_lossy(bootmgr::config_text()));
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+    }
     let mut candidate = text.clone();
     candidate.push_str(key);
     candidate.push_str(" = ");

@@ -233,3 +233,16 @@ fn an_elf_without_the_tianshan_note_is_booted_as_linux() {
     std::thread::sleep(Duration::from_millis(300));
     m.refute("Tianshan kernel");
 }
+
+#[test]
+fn setenv_keeps_the_other_configured_settings() {
+    let mut cfg = config();
+    cfg.config_file(scratch_file("setenv_keeps", "config", b"bootdelay=0\nbootorder=fwcfg\ncmdline = from.file=1\n"));
+    let mut m = Machine::start(&cfg);
+    m.expect("tianshan-fw> ");
+    m.send_line("setenv bootdelay 7");
+    m.send_line("printenv");
+    m.expect("bootdelay = 7");
+    m.expect("bootorder = fwcfg");
+    m.expect("cmdline   = from.file=1");
+}
