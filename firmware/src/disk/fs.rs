@@ -49,7 +49,7 @@ pub enum FsError {
     /// The FAT file system is not one, or is damaged.
     Fat(FatError<PartitionError>),
     /// The ext file system is damaged, not supported, or its disk failed.
-    Ext(ExtError),
+    Ext(ExtError<PartitionError>),
     /// A path component does not exist.
     NotFound,
     /// A path component before the last is a file.
@@ -103,14 +103,14 @@ impl From<FatError<PartitionError>> for FsError {
     }
 }
 
-impl From<ExtError> for FsError {
-    fn from(e: ExtError) -> Self {
-        use ext4_view::Ext4Error;
-        match e.error {
-            Ext4Error::NotFound => FsError::NotFound,
-            Ext4Error::NotADirectory => FsError::NotADirectory,
-            Ext4Error::IsADirectory => FsError::IsADirectory,
-            _ => FsError::Ext(e),
+impl From<ExtError<PartitionError>> for FsError {
+    fn from(e: ExtError<PartitionError>) -> Self {
+        match e {
+            ExtError::NotFound => FsError::NotFound,
+            ExtError::NotADirectory => FsError::NotADirectory,
+            ExtError::IsADirectory => FsError::IsADirectory,
+            ExtError::Io(e) => FsError::Io(e),
+            e => FsError::Ext(e),
         }
     }
 }
@@ -131,19 +131,13 @@ pub struct Node {
 #[derive(Clone, Debug)]
 enum At {
     Fat(fat::Node),
-    Ext(ext4_view::PathBuf),
+    Ext(ext::Node),
 }
 
 /// A mounted volume (FAT's holds a one-sector cache, so it is boxed).
 enum Volume {
     Fat(Box<fat::Volume>),
     Ext(ext::Volume),
-}
-
-/// What the first sectors of a place hold.
-enum Probe {
-    Fat(Box<fat::Volume>),
-    Ext(ExtKind),
 }
 
 /// A mounted file system on a shared disk.
@@ -155,44 +149,25 @@ pub struct FileSystem<B: Board> {
     volume: Volume,
 }
 
-/// `path` from the root, as ext wants it (`/` first, no empty components).
-fn absolute(path: &str) -> String {
-    let mut out = String::new();
-    for component in path.split('/').filter(|c| !c.is_empty()) {
-        out.push('/');
-        out.push_str(component);
-    }
-    if out.is_empty() {
-        out.push('/');
-    }
-    out
-}
-
 impl<B: Board + 'static> FileSystem<B> {
     /// Mounts the file system at `place` on `disk`, FAT or ext by what its
     /// first sectors hold.
     pub fn mount(disk: &SharedDisk<B>, place: &Place) -> Result<Self, FsError> {
-        let probe = disk.with(|d| -> Result<Probe, FsError> {
+        let volume = disk.with(|d| -> Result<Volume, FsError> {
             let mut reader = place.reader(d)?;
             let mut sector = [0u8; SECTOR_SIZE];
             reader.read_blocks(0, &mut sector)?;
             if check_fat_boot_sector(&sector).is_err() {
                 // A partition too small for a superblock is simply not ext.
                 let at = ext::SUPERBLOCK_OFFSET / SECTOR_SIZE as u64;
-                if reader.read_blocks(at, &mut sector).is_ok()
-                    && let Some(kind) = ExtKind::of_superblock(&sector)
-                {
-                    return Ok(Probe::Ext(kind));
+                if reader.read_blocks(at, &mut sector).is_ok() && ExtKind::of_superblock(&sector).is_some() {
+                    return Ok(Volume::Ext(ext::Volume::mount(&mut reader)?));
                 }
             }
             // A FAT boot sector, or neither: FAT's mount says which (and
             // what is wrong with the boot sector).
-            Ok(Probe::Fat(Box::new(fat::Volume::mount(&mut reader)?)))
+            Ok(Volume::Fat(Box::new(fat::Volume::mount(&mut reader)?)))
         })??;
-        let volume = match probe {
-            Probe::Fat(v) => Volume::Fat(v),
-            Probe::Ext(kind) => Volume::Ext(ext::Volume::mount(disk, place, kind)?),
-        };
         Ok(FileSystem { disk: disk.clone(), place: place.clone(), volume })
     }
 
@@ -232,11 +207,11 @@ impl<B: Board + 'static> FileSystem<B> {
                 Ok(Node { name: node.name.clone(), is_dir: node.is_dir, size: node.size.into(), at: At::Fat(node) })
             }
             Volume::Ext(v) => {
-                let path = absolute(path);
-                let found = v.lookup(&path)?;
-                let name = String::from(path.rsplit('/').find(|c| !c.is_empty()).unwrap_or("/"));
-                let path = ext4_view::PathBuf::try_from(path).map_err(|_| FsError::NotFound)?;
-                Ok(Node { name, is_dir: found.is_dir, size: found.size, at: At::Ext(path) })
+                let node = self.disk.with(|d| -> Result<_, FsError> {
+                    let mut reader = place.reader(d)?;
+                    Ok(v.lookup(&mut reader, path)?)
+                })??;
+                Ok(Node { name: node.name.clone(), is_dir: node.is_dir, size: node.size, at: At::Ext(node) })
             }
         }
     }
@@ -252,10 +227,13 @@ impl<B: Board + 'static> FileSystem<B> {
                     f(&Node { name: n.name.clone(), is_dir: n.is_dir, size: n.size.into(), at })
                 })?)
             })?,
-            (Volume::Ext(v), At::Ext(path)) => Ok(v.list(path.as_path(), &mut |path, name, found| {
-                let name = String::from(name);
-                f(&Node { name, is_dir: found.is_dir, size: found.size, at: At::Ext(path) })
-            })?),
+            (Volume::Ext(v), At::Ext(node)) => self.disk.with(|d| -> Result<_, FsError> {
+                let mut reader = place.reader(d)?;
+                Ok(v.list(&mut reader, node, &mut |n| {
+                    let at = At::Ext(n.clone());
+                    f(&Node { name: n.name.clone(), is_dir: n.is_dir, size: n.size, at })
+                })?)
+            })?,
             // A node of one file system given to another.
             _ => Err(FsError::NotFound),
         }
@@ -274,7 +252,10 @@ impl<B: Board + 'static> FileSystem<B> {
                 let mut reader = place.reader(d)?;
                 Ok(v.read(&mut reader, node, buf)?)
             })?,
-            (Volume::Ext(v), At::Ext(path)) => Ok(v.read(path.as_path(), buf)?),
+            (Volume::Ext(v), At::Ext(node)) => self.disk.with(|d| -> Result<_, FsError> {
+                let mut reader = place.reader(d)?;
+                Ok(v.read(&mut reader, node, buf)?)
+            })?,
             _ => Err(FsError::NotFound),
         }
     }
