@@ -7,8 +7,8 @@
 //! Disks are numbered in PCI discovery order (`disk0`, `disk1`, ...), their
 //! file systems named `disk0p1` (partition 1, as Linux numbers it) or
 //! `disk0` (a whole-disk file system without a partition table). A file
-//! system is FAT (`fat`, read here) or ext2/3/4 (`ext`, through the
-//! `ext4-view` crate); `fs` tells them apart and gives both one interface.
+//! system is FAT (`fat`) or ext2/3/4 (`ext`), both read-only readers
+//! written here; `fs` tells them apart and gives both one interface.
 //!
 //! A `Disk` is open only while it is used: dropping it resets the device
 //! (virtio status 0), so it does no DMA once the firmware moves on, and in
