@@ -70,3 +70,14 @@ pub fn mbr_fat16(files: &[(&str, &[u8])]) -> Vec<u8> {
 pub fn mbr_fat16_sized(size: usize, files: &[(&str, &[u8])]) -> Vec<u8> {
     mbr_disk(&[(MBR_FAT16_LBA, &fat_volume(size, fatfs::FatType::Fat16, files))])
 }
+
+/// An e2fsprogs tool (`mkfs.ext4`, `debugfs`, `e2fsck`): on the PATH, or in
+/// the sbin directories a non-root PATH may leave out.
+pub fn e2fs_tool(name: &str) -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(std::path::PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} not found: install e2fsprogs (apt-get install e2fsprogs)"))
+}

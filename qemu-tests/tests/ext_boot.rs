@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+use tianshan_qemu_tests::disk::e2fs_tool;
 use tianshan_qemu_tests::disk::{MBR_FAT16_LBA, MIB, fat_volume, mbr_disk};
 use tianshan_qemu_tests::{CONFIG_FILE, DEFAULT_TIMEOUT, Machine, MachineConfig, image, image_dir, scratch_file};
 
@@ -18,17 +19,6 @@ const MBR_LINUX: u8 = 0x83;
 const SUPERBLOCK: usize = 1024;
 /// `s_inodes_per_group`, relative to the superblock.
 const S_INODES_PER_GROUP: usize = 0x28;
-
-/// An e2fsprogs tool: on the PATH, or in the sbin directories a
-/// non-root PATH may leave out.
-fn e2fs_tool(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{name} not found: install e2fsprogs (apt-get install e2fsprogs)"))
-}
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));

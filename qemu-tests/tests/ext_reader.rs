@@ -18,6 +18,7 @@ use ext::{ExtError, ExtKind, Node, Unsupported, Volume};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tianshan_partition::BlockDevice;
+use tianshan_qemu_tests::disk::e2fs_tool;
 
 const SECTOR: usize = 512;
 const MIB: usize = 1 << 20;
@@ -42,7 +43,7 @@ impl BlockDevice for MemDisk {
     }
 
     fn read_blocks(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), OutOfRange> {
-        assert!(!buf.is_empty() && buf.len() % SECTOR == 0, "read of {} bytes", buf.len());
+        assert!(!buf.is_empty() && buf.len().is_multiple_of(SECTOR), "read of {} bytes", buf.len());
         let start = usize::try_from(lba).ok().and_then(|l| l.checked_mul(SECTOR)).ok_or(OutOfRange(lba))?;
         let src = start.checked_add(buf.len()).and_then(|end| self.0.get(start..end)).ok_or(OutOfRange(lba))?;
         buf.copy_from_slice(src);
@@ -55,17 +56,6 @@ type Error = ExtError<OutOfRange>;
 /// Bytes that differ from file to file and position to position.
 fn pattern(seed: u32, len: usize) -> Vec<u8> {
     (0..len as u32).map(|i| (i.wrapping_mul(2_654_435_761) ^ seed.wrapping_mul(0x9E37_79B9)).to_le_bytes()[1]).collect()
-}
-
-/// An e2fsprogs tool: on the PATH, or in the sbin directories a non-root
-/// PATH may leave out.
-fn e2fs_tool(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{name} not found: install e2fsprogs (apt-get install e2fsprogs)"))
 }
 
 fn run(cmd: &mut Command) -> String {
@@ -227,7 +217,7 @@ fn reads_fragmented_large_files() {
         assert_eq!(sparse.len(), 3 * MIB, "{test}");
         for (i, chunk) in sparse.chunks(4096).enumerate() {
             let at = i as u64 * 4096;
-            if at % (64 * 1024) == 0 {
+            if at.is_multiple_of(64 * 1024) {
                 assert_eq!(chunk, sparse_chunk(at), "{test}: sparse.bin at {at}");
             } else {
                 assert!(chunk.iter().all(|&b| b == 0), "{test}: sparse.bin hole at {at}");
@@ -381,7 +371,7 @@ fn walk(v: &Volume, disk: &mut MemDisk, path: &str, depth: usize, budget: &mut u
         for c in children.iter().take(50) {
             let mut buf = vec![0u8; (c.size as usize).min(8 * MIB)];
             let _ = v.read(disk, c, &mut buf);
-            let _ = format!("{}", v.read(disk, c, &mut [0u8; 100]).err().map(|e| e.to_string()).unwrap_or_default());
+            let _ = v.read(disk, c, &mut [0u8; 100]).err().map(|e| e.to_string()).unwrap_or_default();
             walk(v, disk, &format!("{path}/{}", c.name), depth + 1, budget);
         }
     } else {
