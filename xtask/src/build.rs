@@ -6,10 +6,30 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use tianshan_rom_image::{PayloadKind, RomBuilder};
 
-/// The bare-metal target specification.
-const TARGET_SPEC: &str = "linker/mips64el-tianshan-none.json";
-/// The target's name (the spec file's stem), as cargo names its output dir.
-const TARGET_NAME: &str = "mips64el-tianshan-none";
+/// A bare-metal target specification: the file, and its stem, which cargo
+/// names its output directory after.
+#[derive(Clone, Copy)]
+struct Target {
+    spec: &'static str,
+    name: &'static str,
+    /// Features of the standard library crates built with `-Zbuild-std`.
+    std_features: &'static str,
+}
+
+/// The kernel's target (and the default one of `cargo xtask check`).
+const KERNEL_TARGET: Target = Target {
+    spec: "linker/mips64el-tianshan-none.json",
+    name: "mips64el-tianshan-none",
+    std_features: "compiler-builtins-mem",
+};
+/// The firmware's target: the same CPU and ABI, code generation tuned for
+/// the flash budget (linker/README.md). core's `optimize_for_size` picks
+/// its small variants of sorting and number formatting (3 KiB).
+const FIRMWARE_TARGET: Target = Target {
+    spec: "linker/mips64el-tianshan-fw.json",
+    name: "mips64el-tianshan-fw",
+    std_features: "compiler-builtins-mem,optimize_for_size",
+};
 
 /// Runs a command after echoing it; fails with its status.
 pub fn run_echoed(cmd: &mut Command) -> Result<()> {
@@ -48,12 +68,10 @@ pub fn cargo() -> Command {
 }
 
 /// Adds the bare-metal target flags to a cargo command.
-fn target_args(cmd: &mut Command) {
-    cmd.args(["--target", TARGET_SPEC]).args([
-        "-Zbuild-std=core,alloc",
-        "-Zbuild-std-features=compiler-builtins-mem",
-        "-Zjson-target-spec",
-    ]);
+fn target_args(cmd: &mut Command, target: Target) {
+    cmd.args(["--target", target.spec, "-Zbuild-std=core,alloc"])
+        .arg(format!("-Zbuild-std-features={}", target.std_features))
+        .arg("-Zjson-target-spec");
 }
 
 /// Profile the firmware is built with (size first: see Cargo.toml).
@@ -61,13 +79,17 @@ const FIRMWARE_PROFILE: &str = "firmware";
 /// Profile the kernel is built with.
 const KERNEL_PROFILE: &str = "release";
 
-/// Compiler flags of the firmware build: no file/line/column strings in
-/// panic locations (8 KiB of the flash budget; panic messages stay).
-const FIRMWARE_RUSTFLAGS: &str = "-Zlocation-detail=none";
+/// Compiler flags of the firmware build, for the flash budget: no
+/// file/line/column strings in panic locations (8 KiB; panic messages
+/// stay), and derived `Debug` output that names the type or variant only
+/// (1.5 KiB; it shows in `unwrap` panics, never in the firmware's own
+/// messages, which use `Display`).
+const FIRMWARE_RUSTFLAGS: &str = "-Zlocation-detail=none -Zfmt-debug=shallow";
 
 /// How one binary is built.
 struct BinBuild<'a> {
     bin: &'a str,
+    target: Target,
     profile: &'a str,
     /// Own target directory (flags or features differ from the default
     /// build, so sharing one would rebuild everything on every switch).
@@ -81,7 +103,7 @@ fn build_binary(board: &Board, b: &BinBuild<'_>) -> Result<PathBuf> {
     let target_dir = root().join(b.target_dir.unwrap_or("target"));
     let mut cmd = cargo();
     cmd.args(["build", "--package", &board.package, "--bin", b.bin, "--profile", b.profile]);
-    target_args(&mut cmd);
+    target_args(&mut cmd, b.target);
     if b.target_dir.is_some() {
         cmd.arg("--target-dir").arg(&target_dir);
     }
@@ -92,7 +114,7 @@ fn build_binary(board: &Board, b: &BinBuild<'_>) -> Result<PathBuf> {
         cmd.env("RUSTFLAGS", flags);
     }
     run_echoed(&mut cmd)?;
-    Ok(target_dir.join(TARGET_NAME).join(b.profile).join(b.bin))
+    Ok(target_dir.join(b.target.name).join(b.profile).join(b.bin))
 }
 
 /// Builds the board's binaries; returns (firmware ELF, kernel ELF).
@@ -101,6 +123,7 @@ fn build_binaries(board: &Board, selftest: bool) -> Result<(PathBuf, PathBuf)> {
         board,
         &BinBuild {
             bin: "firmware",
+            target: FIRMWARE_TARGET,
             profile: FIRMWARE_PROFILE,
             target_dir: Some("target/firmware"),
             rustflags: Some(FIRMWARE_RUSTFLAGS),
@@ -111,6 +134,7 @@ fn build_binaries(board: &Board, selftest: bool) -> Result<(PathBuf, PathBuf)> {
         board,
         &BinBuild {
             bin: "kernel",
+            target: KERNEL_TARGET,
             profile: KERNEL_PROFILE,
             target_dir: selftest.then_some("target/selftest"),
             rustflags: None,
@@ -268,7 +292,7 @@ pub fn check(board: &Board) -> Result<()> {
     run_echoed(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
     let mut cmd = cargo();
     cmd.args(["clippy", "--package", &board.package, "--bins", "--release"]);
-    target_args(&mut cmd);
+    target_args(&mut cmd, KERNEL_TARGET);
     cmd.args(["--", "-D", "warnings"]);
     run_echoed(&mut cmd)
 }

@@ -24,7 +24,7 @@
 //! line is loaded after the kernel and passed to Linux (Tianshan kernels
 //! take none).
 
-use super::fs::{FileSystem, FsError};
+use super::fs::{FileSystem, FsError, Node};
 use super::{DiskError, Place, SharedDisk, places};
 use crate::board::Board;
 use crate::bootmgr;
@@ -197,7 +197,7 @@ fn bls_entries<B: Board + 'static>(fs: &mut FileSystem<B>, at: usize, out: &mut 
             Err(e) => say!("{ENTRIES_DIR}/{name}: {e}"),
         }
     }
-    parsed.sort_by(bls::compare_entries);
+    insertion_sort_by(&mut parsed, bls::compare_entries);
     for e in parsed {
         let options = (!e.command_line().is_empty()).then(|| e.command_line().to_string());
         out.push(Entry {
@@ -220,16 +220,24 @@ fn bls_files<B: Board + 'static>(fs: &mut FileSystem<B>) -> Result<Vec<(String, 
         Err(FsError::NotFound) => return Ok(Vec::new()),
         other => other?,
     };
-    let mut nodes = Vec::new();
+    // Keep the first MAX_BLS_ENTRIES names in order while listing, so a
+    // directory with a huge number of files costs neither memory nor a sort.
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut seen = 0usize;
     fs.list(&dir, &mut |n| {
         if !n.is_dir && n.name.ends_with(bls::ENTRY_SUFFIX) {
-            nodes.push(n.clone());
+            seen += 1;
+            let at = nodes.partition_point(|kept| kept.name <= n.name);
+            if at < MAX_BLS_ENTRIES {
+                if nodes.len() == MAX_BLS_ENTRIES {
+                    nodes.pop();
+                }
+                nodes.insert(at, n.clone());
+            }
         }
     })?;
-    nodes.sort_by(|a, b| a.name.cmp(&b.name));
-    if nodes.len() > MAX_BLS_ENTRIES {
-        say!("{}: {ENTRIES_DIR}: {} entries; only the first {MAX_BLS_ENTRIES} are read", fs.place.name, nodes.len());
-        nodes.truncate(MAX_BLS_ENTRIES);
+    if seen > MAX_BLS_ENTRIES {
+        say!("{}: {ENTRIES_DIR}: {seen} entries; only the first {MAX_BLS_ENTRIES} are read", fs.place.name);
     }
     let mut files = Vec::new();
     for node in nodes {
@@ -239,6 +247,19 @@ fn bls_files<B: Board + 'static>(fs: &mut FileSystem<B>) -> Result<Vec<(String, 
         }
     }
     Ok(files)
+}
+
+/// A stable insertion sort. The lists sorted here hold at most
+/// `MAX_BLS_ENTRIES` items, and core's general sort would cost the flash
+/// image about 10 KiB for two instantiations.
+fn insertion_sort_by<T>(items: &mut [T], mut order: impl FnMut(&T, &T) -> core::cmp::Ordering) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while j > 0 && order(&items[j - 1], &items[j]) == core::cmp::Ordering::Greater {
+            items.swap(j - 1, j);
+            j -= 1;
+        }
+    }
 }
 
 /// A PMON path as it would be written: `(wd0,0)/boot/vmlinux`.
