@@ -113,6 +113,22 @@ pub fn install(uart: Uart) {
     CONSOLE.call_once(|| Mutex::new(uart));
 }
 
+/// Releases the console lock, whoever holds it: for a fatal path that has
+/// abandoned the code that may have held it.
+///
+/// # Safety
+///
+/// The holder must never run again (it faulted, and nothing else on any
+/// core uses the console).
+pub unsafe fn force_unlock() {
+    if let Some(console) = CONSOLE.get()
+        && console.is_locked()
+    {
+        // SAFETY: the caller guarantees the holder is gone for good.
+        unsafe { console.force_unlock() }
+    }
+}
+
 /// Runs `f` with the console locked; `None` before `install`.
 pub fn with<R>(f: impl FnOnce(&mut Uart) -> R) -> Option<R> {
     let console = CONSOLE.get()?;

@@ -8,16 +8,42 @@ use crate::shell;
 use crate::timing::Timeline;
 use core::fmt::Write;
 use core::panic::PanicInfo;
+use tianshan_arch_mips64::restart_on_stack;
 use tianshan_arch_mips64::trap::{RegisterDump, TrapFrame};
-use tianshan_drivers::console::{EmergencyWriter, emergency_try_read};
+use tianshan_drivers::console::{self, EmergencyWriter, emergency_try_read};
+
+unsafe extern "C" {
+    /// The top of the firmware's stack (linker/firmware.ld).
+    static __stack_top: u8;
+}
 
 /// An exception the firmware did not expect: dump the registers, then
 /// continue in the shell (the state that faulted is abandoned).
-pub fn exception<B: Board>(board: &'static B, frame: &TrapFrame) -> ! {
+///
+/// The shell starts afresh at the top of the firmware stack, so faults in a
+/// row never pile frames up, and with the console lock released, in case
+/// the faulting code held it. Heap memory the abandoned frames owned stays
+/// allocated.
+pub fn exception<B: Board + 'static>(board: &'static B, frame: &TrapFrame) -> ! {
     let _ = writeln!(EmergencyWriter, "\n*** unexpected exception in firmware");
     let _ = writeln!(EmergencyWriter, "{}", RegisterDump(frame));
     let _ = writeln!(EmergencyWriter, "*** dropping to the firmware shell");
     board.leave_exception_level();
+    // SAFETY: only this core runs firmware code (the others are parked in
+    // ROM), and the code that faulted is abandoned: it never resumes.
+    unsafe { console::force_unlock() };
+    // SAFETY: as above: nothing on the current stack is used again, and the
+    // shell gets the whole firmware stack.
+    unsafe {
+        let top = core::ptr::addr_of!(__stack_top) as u64;
+        restart_on_stack(top, shell_after_fault::<B>, board as *const B as u64)
+    }
+}
+
+/// The shell, entered on a fresh stack after an unexpected exception.
+extern "C" fn shell_after_fault<B: Board + 'static>(board: u64) -> ! {
+    // SAFETY: `exception` passes its `&'static B`.
+    let board: &'static B = unsafe { &*(board as *const B) };
     shell::run(board, crate::PLATFORM.get(), &Timeline::start(board.counter()))
 }
 

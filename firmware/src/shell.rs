@@ -9,6 +9,7 @@ use crate::timing::Timeline;
 use crate::{FIRMWARE_VERSION, devices};
 use alloc::string::String;
 use spin::Mutex;
+use tianshan_arch_mips64::trap;
 use tianshan_bootcfg::config::{self, BootSource};
 use tianshan_bootinfo::MemoryKind;
 use tianshan_drivers::{console, print, println};
@@ -31,7 +32,7 @@ pub struct Ctx<B: 'static> {
     timeline: Timeline,
 }
 
-fn commands<B: Board + 'static>() -> [Command<Ctx<B>>; 19] {
+fn commands<B: Board + 'static>() -> [Command<Ctx<B>>; 20] {
     [
         Command { name: "help", args: "", help: "list commands", run: help::<B> },
         Command { name: "version", args: "", help: "firmware version and board", run: version::<B> },
@@ -51,6 +52,12 @@ fn commands<B: Board + 'static>() -> [Command<Ctx<B>>; 19] {
         Command { name: "timing", args: "", help: "time spent in each boot phase", run: timing::<B> },
         Command { name: "reset", args: "", help: "reset the machine", run: reset::<B> },
         Command { name: "poweroff", args: "", help: "power the machine off", run: poweroff::<B> },
+        Command {
+            name: "exception",
+            args: "<break|tlb>",
+            help: "raise an exception (checks the handler)",
+            run: exception::<B>,
+        },
         Command { name: "?", args: "", help: "same as help", run: help::<B> },
     ]
 }
@@ -390,6 +397,17 @@ fn reset<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> 
 fn poweroff<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
     no_args(args)?;
     ctx.board.power_off()
+}
+
+/// Raises an exception on purpose, as U-Boot's `exception` command does:
+/// the handler must dump the registers and come back to this shell.
+fn exception<B: Board>(_ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
+    match args {
+        [_, "break"] => trap::raise_break(),
+        [_, "tlb"] => trap::load_unmapped(),
+        _ => return Err(CommandError::Usage),
+    }
+    failed(format_args!("exception: {} came back without a trap", args[1]))
 }
 
 /// Runs the shell forever.

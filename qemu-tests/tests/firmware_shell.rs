@@ -46,3 +46,33 @@ fn reset_restarts_the_machine() {
     m.send_line("reset");
     assert_eq!(m.wait_exit(Duration::from_secs(20)).code(), Some(0));
 }
+
+#[test]
+fn unexpected_exceptions_dump_registers_and_return_to_the_shell() {
+    let mut m = shell();
+    m.send_line("exception break");
+    m.expect("*** unexpected exception in firmware");
+    m.expect("exception: breakpoint (ExcCode 9)");
+    m.expect("  epc 0x");
+    m.expect("    ra 0x");
+    m.expect("*** dropping to the firmware shell");
+    m.expect("tianshan-fw> ");
+    // A load from an unmapped address: a TLB miss naming the address.
+    m.send_line("exception tlb");
+    m.expect("exception: TLB miss on load/fetch (ExcCode 2)");
+    m.expect("badvaddr 0x0000000000000010");
+    m.expect("tianshan-fw> ");
+    // Faults in a row start the shell on a fresh stack each time: many of
+    // them must not exhaust it.
+    for _ in 0..40 {
+        m.send_line("exception break");
+        m.expect("*** dropping to the firmware shell");
+        m.expect("tianshan-fw> ");
+    }
+    m.send_line("exception");
+    m.expect("usage: exception <break|tlb>");
+    m.send_line("version");
+    m.expect("Tianshan firmware");
+    m.send_line("poweroff");
+    assert_eq!(m.wait_exit(Duration::from_secs(20)).code(), Some(0));
+}

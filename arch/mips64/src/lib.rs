@@ -44,6 +44,29 @@ pub fn halt() -> ! {
     }
 }
 
+/// Continues with `f(arg)` on the stack whose top is `stack_top`. The
+/// current stack, and everything on it, is abandoned.
+///
+/// # Safety
+///
+/// `stack_top` must be the 16-byte aligned top of a stack that nothing
+/// still running uses, with room for everything `f` does.
+#[cfg(target_arch = "mips64")]
+pub unsafe fn restart_on_stack(stack_top: u64, f: extern "C" fn(u64) -> !, arg: u64) -> ! {
+    // SAFETY: the caller guarantees the stack; `f` never returns, so
+    // nothing comes back to the abandoned frames.
+    unsafe {
+        core::arch::asm!(
+            "move $sp, {top}",
+            "jalr $25",
+            top = in(reg) stack_top,
+            in("$25") f,
+            in("$4") arg,
+            options(noreturn)
+        )
+    }
+}
+
 /// Hands control to a loaded image: sets `a0`/`a1`, jumps to `entry`.
 ///
 /// The caller's stack is abandoned; the image sets up its own.

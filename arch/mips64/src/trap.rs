@@ -248,6 +248,14 @@ pub fn load_unmapped() {
     unsafe { core::arch::asm!("ld {1}, 0({0})", in(reg) addr, out(reg) _value, options(nostack, readonly)) }
 }
 
+/// Executes `break`: a breakpoint exception, for testing a trap path.
+#[cfg(target_arch = "mips64")]
+pub fn raise_break() {
+    // SAFETY: `break` only traps; whether and where execution resumes is
+    // the installed handler's choice.
+    unsafe { core::arch::asm!("break 0", options(nomem, nostack)) }
+}
+
 /// Issues system call `nr` with argument `arg` (the kernel-task ABI:
 /// v0 = number, a0 = argument, result in v0).
 #[cfg(target_arch = "mips64")]
