@@ -187,6 +187,8 @@ struct Scheduler {
     ready: ReadyQueues<'static>,
     timers: TimerQueue<MAX_TASKS>,
     current: TaskId,
+    /// The running task's priority (a copy, so waking needs no lookup).
+    current_prio: usize,
     ticks: u64,
     dead_stacks: Vec<(u64, usize)>,
     switches: u64,
@@ -233,6 +235,7 @@ pub fn init(name: &str, prio: usize) -> Result<(), TaskError> {
         ready: ReadyQueues::new(links),
         timers: TimerQueue::new(),
         current: 0,
+        current_prio: prio,
         ticks: 0,
         dead_stacks: Vec::new(),
         switches: 0,
@@ -341,14 +344,13 @@ pub fn spawn(
 }
 
 fn make_ready(s: &mut Scheduler, id: TaskId) {
-    let cur_prio = s.tasks[s.current as usize].as_ref().map_or(0, |t| t.prio);
-    if let Some(t) = s.tasks[id as usize].as_mut() {
-        t.state = State::Ready;
-        t.blocked_on = core::ptr::null();
-        s.ready.push(id, t.prio);
-        if t.prio > cur_prio {
-            NEED_RESCHED.store(true, Relaxed);
-        }
+    let Some(t) = s.tasks.get_mut(id as usize).and_then(Option::as_mut) else { return };
+    t.state = State::Ready;
+    t.blocked_on = core::ptr::null();
+    let prio = t.prio;
+    s.ready.push(id, prio);
+    if prio > s.current_prio {
+        NEED_RESCHED.store(true, Relaxed);
     }
 }
 
@@ -404,6 +406,7 @@ fn switch_away(mut g: IrqGuard<'_, Option<Scheduler>>, requeue: bool) {
     nt.slice_left = SLICE_TICKS;
     nt.switched_in = now;
     let to: *const Context = &nt.ctx;
+    s.current_prio = nt.prio;
     s.current = next;
     if next == cur {
         return;
@@ -426,10 +429,17 @@ pub fn yield_now() {
 }
 
 /// Switches if a higher-priority task became ready (task context only).
+/// The check is inlined into every caller; the switch is not.
+#[inline]
 pub fn preempt_point() {
-    if !NEED_RESCHED.load(Relaxed) {
-        return;
+    if NEED_RESCHED.load(Relaxed) {
+        preempt_now();
     }
+}
+
+#[cold]
+#[inline(never)]
+fn preempt_now() {
     let g = SCHED.lock();
     if g.is_some() && NEED_RESCHED.load(Relaxed) {
         switch_away(g, true);
@@ -883,6 +893,7 @@ pub fn set_current_priority(prio: usize) -> Result<(), TaskError> {
         if let Some(t) = s.tasks[cur as usize].as_mut() {
             t.prio = prio;
         }
+        s.current_prio = prio;
         if s.ready.top_priority().is_some_and(|p| p > prio) {
             NEED_RESCHED.store(true, Relaxed);
         }
