@@ -58,7 +58,9 @@ impl embedded_io::Write for Console {
         Ok(buf.len())
     }
 
+    /// Sends everything queued and waits until the UART is idle.
     fn flush(&mut self) -> Result<(), Infallible> {
+        console::flush();
         Ok(())
     }
 }

@@ -64,6 +64,21 @@ impl<T> IrqLock<T> {
         self.held.store(true, Relaxed);
         Some(IrqGuard { lock: self, was_enabled, released: false })
     }
+
+    /// The lock whether or not it is held: for a fatal path that has
+    /// abandoned the code holding it (the console's transmit ring, whose
+    /// queued bytes a kernel fault report sends first). The value is as the
+    /// holder left it, possibly in the middle of an update.
+    ///
+    /// # Safety
+    ///
+    /// Whoever holds the lock must never run again: it faulted or panicked
+    /// and the kernel is going down, so two guards are never used at once.
+    pub unsafe fn steal(&self) -> IrqGuard<'_, T> {
+        let was_enabled = cp0::irq_save();
+        self.held.store(true, Relaxed);
+        IrqGuard { lock: self, was_enabled, released: false }
+    }
 }
 
 impl<T> IrqGuard<'_, T> {

@@ -8,7 +8,8 @@
 //!    read, says exactly why and halts;
 //! 3. trap vectors; memory (frames and heap, from the boot-info map);
 //! 4. interrupts, the tick, the scheduler (the running code becomes task
-//!    "init"), the console's receive interrupt; then interrupts go on;
+//!    "init"), the console's interrupt (receive, and transmit through a
+//!    ring); then interrupts go on;
 //! 5. the shell, in the init task (or the self-tests, or the benchmarks).
 #![no_std]
 
@@ -108,7 +109,7 @@ pub fn main<B: Board>(board: &'static B, magic: u64, boot_info_va: u64) -> ! {
         fail(board, "scheduler", e);
     }
     if let Err(e) = console::init(B::UART_IRQ) {
-        println!("kernel: console input stays polled: {e}");
+        println!("kernel: console has no interrupt (no input; output stays polled): {e}");
     }
     cpu::cp0::enable_interrupts();
 

@@ -5,16 +5,20 @@
 //! the emulator with status 0 only if nothing failed.
 
 use crate::board::Board;
+use crate::console::TX_RING_BYTES;
 use crate::ipc::{Channel, Mutex, RecvError, Semaphore, SendError};
 use crate::sched::{ExitStatus, WaitQueue, WakeReason};
 use crate::trap::{EXPECTED_BREAKS, HANDLED_BREAKS};
-use crate::{Kernel, irq, mm, sched, time};
+use crate::{Kernel, console, irq, mm, sched, time};
 use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use tianshan_bootinfo::{BootInfo, BootInfoError, MemoryKind};
-use tianshan_drivers::println;
+use tianshan_drivers::console::TX_FIFO_SIZE;
+use tianshan_drivers::{print, println};
 
 /// A case returns `Err(reason)` on failure.
 type Case<B> = fn(&Kernel<B>) -> Result<(), &'static str>;
@@ -44,6 +48,8 @@ fn cases<B: Board>() -> Vec<(&'static str, Case<B>)> {
         ("stack overflow stops only that task", stack_overflow::<B>),
         ("embedded-hal delay", hal_delay::<B>),
         ("RTC reads a plausible date", rtc_date::<B>),
+        ("console transmit is interrupt-driven", console_tx_interrupts::<B>),
+        ("console ring overflow goes out polled, in full", console_tx_overflow::<B>),
     ]
 }
 
@@ -402,6 +408,84 @@ fn rtc_date<B: Board>(k: &Kernel<B>) -> Result<(), &'static str> {
     check(b > a, "RTC did not advance")
 }
 
+/// Lines of the transmit burst: several FIFO-fuls, well under the ring.
+const TX_BURST_LINES: usize = 6;
+/// Lines of the overflow block: over 1 KiB more than the ring holds.
+const TX_OVERFLOW_LINES: usize = 48;
+/// How long the transmit ring may take to drain once interrupts are on.
+const TX_DRAIN_MS: u64 = 100;
+
+/// `lines` numbered lines of a fixed pattern, about 110 bytes each.
+fn tx_block(what: &str, lines: usize) -> String {
+    let mut s = String::new();
+    for i in 1..=lines {
+        let _ = writeln!(
+            s,
+            "selftest:   {what} line {i:02}/{lines}: 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        );
+    }
+    s
+}
+
+/// Bytes `text` puts on the line: each '\n' goes out as "\r\n".
+fn wire_len(text: &str) -> u64 {
+    (text.len() + text.matches('\n').count()) as u64
+}
+
+/// The console figures once the transmit ring is empty and the THRE
+/// interrupt off, or `None` after `TX_DRAIN_MS`.
+fn wait_tx_drained() -> Option<console::Stats> {
+    let t0 = time::monotonic_ns();
+    loop {
+        let s = console::stats();
+        if s.pending == 0 && !s.tx_interrupt_on {
+            return Some(s);
+        }
+        if time::monotonic_ns() - t0 > TX_DRAIN_MS * 1_000_000 {
+            return None;
+        }
+        sched::sleep_ms(1);
+    }
+}
+
+fn console_tx_interrupts<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    let burst = tx_block("transmit burst", TX_BURST_LINES);
+    let wire = wire_len(&burst);
+    let fifo = TX_FIFO_SIZE as u64;
+    check(wire > 4 * fifo && wire < TX_RING_BYTES as u64 / 2, "burst is not several FIFOs and under half the ring")?;
+    let irqs_on = crate::cpu::cp0::irq_save();
+    crate::cpu::cp0::irq_restore(irqs_on);
+    check(irqs_on, "the test task runs with interrupts off")?;
+    let before = console::stats();
+    print!("{burst}");
+    let after = wait_tx_drained().ok_or("the transmit ring did not drain within 100 ms")?;
+    check(after.queued - before.queued == wire, "the console did not take every byte of the burst")?;
+    check(after.sent - before.sent == wire, "bytes of the burst were not sent")?;
+    check(after.sent_polled == before.sent_polled, "a burst that fits the ring was sent polled")?;
+    // The writer loads at most one FIFO-ful itself; each interrupt moves
+    // at most one more.
+    let least = (wire - fifo).div_ceil(fifo);
+    check(after.tx_interrupts - before.tx_interrupts >= least, "fewer THRE interrupts than the FIFO-fuls they moved")
+}
+
+fn console_tx_overflow<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    let block = tx_block("transmit ring overflow", TX_OVERFLOW_LINES);
+    let wire = wire_len(&block);
+    let ring = TX_RING_BYTES as u64;
+    check(wire > ring + 1024, "block is not over 1 KiB larger than the ring")?;
+    let before = console::stats();
+    // One write: the console lock keeps interrupts off throughout, so the
+    // ring fills and the writer has to make room itself.
+    print!("{block}");
+    let after = wait_tx_drained().ok_or("the transmit ring did not drain within 100 ms")?;
+    check(after.queued - before.queued == wire, "the console did not take every byte of the block")?;
+    check(after.sent - before.sent == wire, "bytes were lost between the writer and the UART")?;
+    check(after.dropped == before.dropped, "the transmit ring dropped bytes")?;
+    // All but a ring and a FIFO-ful must have gone out from the writer.
+    let polled = after.sent_polled - before.sent_polled;
+    check(polled >= wire - ring - TX_FIFO_SIZE as u64, "the writer did not send the overflow itself")
+}
+
 /// Runs every case, prints the summary, and ends the emulation.
 pub fn run<B: Board>(k: &Kernel<B>) -> ! {
     let (mut passed, mut failed) = (0, 0);
@@ -418,6 +502,8 @@ pub fn run<B: Board>(k: &Kernel<B>) -> ! {
         }
     }
     println!("selftest: {passed} passed, {failed} failed");
+    // Leaving the emulator drops whatever is still queued.
+    console::flush();
     k.board.exit_emulator(if failed == 0 { 0 } else { 1 });
     println!("selftest: the emulator did not accept the exit request (start QEMU with -semihosting)");
     k.board.halt()

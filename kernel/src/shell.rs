@@ -123,6 +123,11 @@ fn irqs<B: Board>(_: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> 
             println!("  {:<12} {:>12}", alloc::format!("io{line} {name}"), n);
         }
     }
+    let s = console::stats();
+    println!(
+        "  console: {} tx interrupts, {} rx interrupts, {} bytes sent polled because the ring was full",
+        s.tx_interrupts, s.rx_interrupts, s.sent_polled
+    );
     let dropped = console::dropped();
     if dropped > 0 {
         println!("  console input bytes dropped (buffer full): {dropped}");
@@ -209,8 +214,13 @@ fn bench_cmd<B: Board>(k: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandEr
 fn crash<B: Board>(_: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> {
     match args {
         [_, "badaddr"] => {
-            println!("crash: loading from unmapped address {:#x}", crate::cpu::trap::UNMAPPED_TEST_ADDRESS);
-            crate::cpu::trap::load_unmapped();
+            // With interrupts off, most of this line is still in the
+            // transmit ring when the fault strikes: the fault report has
+            // to send it first.
+            sched::without_interrupts(|| {
+                println!("crash: loading from unmapped address {:#x}", crate::cpu::trap::UNMAPPED_TEST_ADDRESS);
+                crate::cpu::trap::load_unmapped();
+            });
             Ok(())
         }
         [_, "overflow"] => {
@@ -236,12 +246,14 @@ fn crash<B: Board>(_: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError>
 fn reboot<B: Board>(k: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> {
     no_args(args)?;
     println!("rebooting");
+    console::flush();
     k.board.reset()
 }
 
 fn poweroff<B: Board>(k: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError> {
     no_args(args)?;
     println!("powering off");
+    console::flush();
     k.board.power_off()
 }
 

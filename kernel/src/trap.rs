@@ -10,9 +10,10 @@
 //! * Watch: reported, the watchpoint cleared, execution continues.
 //! * Everything else (address errors, TLB load/store/modify, bus errors,
 //!   reserved instruction, coprocessor unusable, overflow, trap): a kernel
-//!   fault. It prints the registers and a best-effort backtrace through the
-//!   lock-free console path, then follows the panic policy (`panic=` on the
-//!   command line): halt (default) or reset after N seconds.
+//!   fault. It sends the console output still queued, then prints the
+//!   registers and a best-effort backtrace through the lock-free console
+//!   path, then follows the panic policy (`panic=` on the command line):
+//!   halt (default) or reset after N seconds.
 //!
 //! System calls (v0 = number, a0.. = arguments, result in v0):
 //!
@@ -154,6 +155,7 @@ fn backtrace<B: Board>(board: &B, frame: &TrapFrame) {
 
 /// A fault the kernel cannot recover from.
 pub fn fatal<B: Board>(board: &B, frame: &TrapFrame) -> ! {
+    crate::console::drain_for_fatal();
     let _ = writeln!(EmergencyWriter, "\n*** kernel fault in task {}", crate::sched::current_for_fault());
     let _ = writeln!(EmergencyWriter, "{}", RegisterDump(frame));
     backtrace(board, frame);
@@ -162,6 +164,7 @@ pub fn fatal<B: Board>(board: &B, frame: &TrapFrame) -> ! {
 
 /// A kernel panic: the message, then the panic policy.
 pub fn panic<B: Board>(board: &B, info: &core::panic::PanicInfo<'_>) -> ! {
+    crate::console::drain_for_fatal();
     let _ = writeln!(EmergencyWriter, "\n*** kernel panic: {info}");
     apply_policy(board)
 }

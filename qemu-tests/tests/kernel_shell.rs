@@ -71,6 +71,8 @@ fn stack_overflow_stops_only_that_task() {
 fn kernel_fault_dumps_registers_and_halts() {
     let mut m = boot(&config());
     m.send_line("crash badaddr");
+    // Queued console output goes out before the fault report.
+    m.expect("crash: loading from unmapped address 0x10\r\n");
     m.expect("*** kernel fault in task 0 'shell'");
     m.expect("exception: TLB miss on load/fetch (ExcCode 2)");
     m.expect("badvaddr 0x0000000000000010");
@@ -143,4 +145,70 @@ fn devices_come_from_the_boot_info() {
     m.expect("00:01.0  1af4:1001 010000    3");
     m.expect("2 devices (from the boot info)");
     assert!(m.transcript().contains("boot info v1.1"), "the banner names the block's version");
+}
+
+/// The `tx interrupts` figure of the `irqs` command's console line.
+fn tx_interrupts(m: &mut Machine) -> u64 {
+    m.send_line("irqs");
+    let rest = m.expect_line_within("console: ", Duration::from_secs(30));
+    m.expect("tianshan> ");
+    let (n, _) = rest.split_once(" tx interrupts, ").unwrap_or_else(|| panic!("console line: {rest:?}"));
+    let polled = rest.split(", ").nth(2).and_then(|p| p.split_whitespace().next()).and_then(|n| n.parse::<u64>().ok());
+    assert_eq!(polled, Some(0), "output that fits the ring was sent polled: {rest:?}");
+    n.parse().unwrap_or_else(|_| panic!("console line: {rest:?}"))
+}
+
+/// Console output goes through the transmit ring and the UART's THRE
+/// interrupt: `help`, run several times, arrives complete, byte for byte
+/// the same each time, lines in order, '\n' sent as "\r\n".
+#[test]
+fn long_output_arrives_intact_through_transmit_interrupts() {
+    const COMMANDS: [&str; 13] = [
+        "help", "version", "ps", "uptime", "meminfo", "irqs", "devices", "date", "bench", "boottime", "crash",
+        "reboot", "poweroff",
+    ];
+    const RUNS: usize = 4;
+    const ECHO: &str = "tianshan> help\r\n";
+    let mut m = boot(&config());
+    let before = tx_interrupts(&mut m);
+    for _ in 0..RUNS {
+        m.send_line("help");
+        // The prompt before it was consumed already: match the echo.
+        m.expect("help\r\n");
+        m.expect("tianshan> ");
+    }
+    let after = tx_interrupts(&mut m);
+    let t = m.transcript();
+    let blocks: Vec<&str> =
+        t.split(ECHO).skip(1).map(|rest| rest.split("tianshan> ").next().expect("a block")).collect();
+    assert_eq!(blocks.len(), RUNS, "help outputs found");
+    for block in &blocks {
+        assert_eq!(block, &blocks[0], "help printed differently from one run to the next");
+    }
+    let help = blocks[0];
+    // Several FIFO-fuls (16 bytes each), so the interrupt had to move most of it.
+    assert!(help.len() > 10 * 16, "help is only {} bytes", help.len());
+    assert_eq!(help.matches('\n').count(), help.matches("\r\n").count(), "a line ended without CR");
+    let lines: Vec<&str> = help.lines().collect();
+    assert_eq!(lines.len(), COMMANDS.len(), "help lines: {lines:#?}");
+    for (line, cmd) in lines.iter().zip(COMMANDS) {
+        let first = line.split_whitespace().next();
+        assert!(line.starts_with("  ") && first == Some(cmd), "expected {cmd:?} next, got {line:?}");
+        assert!(line.len() > 24 && line.is_ascii(), "help line damaged: {line:?}");
+    }
+    // Each run starts with the FIFO idle and writes pieces longer than
+    // the FIFO, so each takes at least one THRE interrupt.
+    assert!(after >= before + RUNS as u64, "tx interrupts {before} before, {after} after {RUNS} x help");
+    m.send_line("poweroff");
+    m.expect("powering off\r\n");
+    assert_eq!(m.wait_exit(Duration::from_secs(20)).code(), Some(0));
+}
+
+/// `reboot` says so before the reset ends QEMU (run with -no-reboot).
+#[test]
+fn reboot_prints_its_message_first() {
+    let mut m = boot(&config());
+    m.send_line("reboot");
+    m.expect("rebooting\r\n");
+    assert_eq!(m.wait_exit(Duration::from_secs(20)).code(), Some(0));
 }
