@@ -71,6 +71,45 @@ pub fn mbr_fat16_sized(size: usize, files: &[(&str, &[u8])]) -> Vec<u8> {
     mbr_disk(&[(MBR_FAT16_LBA, &fat_volume(size, fatfs::FatType::Fat16, files))])
 }
 
+/// A FAT16 partition in an MBR just large enough for these files: their
+/// bytes and 4 MiB for the file system's own structures, in whole MiB, and
+/// at least FAT16's 16 MiB.
+pub fn mbr_fat16_fitting(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let bytes: usize = files.iter().map(|(_, data)| data.len()).sum();
+    let size = (bytes + 4 * MIB).div_ceil(MIB).max(16) * MIB;
+    mbr_fat16_sized(size, files)
+}
+
+/// A disk image in memory, read in whole sectors: the block device the
+/// firmware's file-system readers are tested on.
+pub struct MemDisk(pub Vec<u8>);
+
+/// A read of sector `.0` or beyond the end of a `MemDisk`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct OutOfRange(pub u64);
+
+impl std::fmt::Display for OutOfRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LBA {} is past the end", self.0)
+    }
+}
+
+impl tianshan_partition::BlockDevice for MemDisk {
+    type Error = OutOfRange;
+
+    fn block_count(&self) -> u64 {
+        (self.0.len() / SECTOR) as u64
+    }
+
+    fn read_blocks(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), OutOfRange> {
+        assert!(!buf.is_empty() && buf.len().is_multiple_of(SECTOR), "read of {} bytes", buf.len());
+        let start = usize::try_from(lba).ok().and_then(|l| l.checked_mul(SECTOR)).ok_or(OutOfRange(lba))?;
+        let src = start.checked_add(buf.len()).and_then(|end| self.0.get(start..end)).ok_or(OutOfRange(lba))?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
 /// An e2fsprogs tool (`mkfs.ext4`, `debugfs`, `e2fsck`): on the PATH, or in
 /// the sbin directories a non-root PATH may leave out.
 pub fn e2fs_tool(name: &str) -> std::path::PathBuf {

@@ -325,3 +325,13 @@ impl Drop for Machine {
         }
     }
 }
+
+/// `data` as a gzip member (RFC 1952): no name or other optional fields,
+/// OS "Unix", CRC-32 and length in the trailer.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3];
+    out.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(data, 6));
+    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}

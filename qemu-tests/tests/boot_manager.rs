@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 use tianshan_elf::synth::SynthElf;
-use tianshan_qemu_tests::{CONFIG_FILE, Machine, MachineConfig, image, image_dir, scratch_file};
+use tianshan_qemu_tests::{CONFIG_FILE, Machine, MachineConfig, gzip, image, image_dir, scratch_file};
 
 const FWCFG_KERNEL: &str = "opt/tianshan/kernel";
 
@@ -16,14 +16,6 @@ fn with_fwcfg_kernel(test: &str, kernel: &[u8]) -> MachineConfig {
     let mut cfg = config();
     cfg.fw_cfg_files.push((FWCFG_KERNEL.into(), scratch_file(test, "kernel", kernel)));
     cfg
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3];
-    out.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(data, 6));
-    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 use tianshan_qemu_tests::disk::{FIRST_LBA, MIB, SECTOR, fat_volume, mbr_disk, mbr_fat16};
-use tianshan_qemu_tests::{CONFIG_FILE, Machine, MachineConfig, image, image_dir, scratch_file};
+use tianshan_qemu_tests::{CONFIG_FILE, Machine, MachineConfig, gzip, image, image_dir, scratch_file};
 
 /// EFI System Partition type GUID C12A7328-F81F-11D2-BA4B-00A0C93EC93B,
 /// in its on-disk byte order.
@@ -74,14 +74,6 @@ fn gpt_disk(volumes: &[&[u8]]) -> Vec<u8> {
     disk[510] = 0x55;
     disk[511] = 0xAA;
     disk
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3];
-    out.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(data, 6));
-    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out
 }
 
 /// The ROM with `disk` attached and `config` as the firmware configuration.

@@ -18,38 +18,7 @@ use ext::{ExtError, ExtKind, Node, Unsupported, Volume};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tianshan_partition::BlockDevice;
-use tianshan_qemu_tests::disk::e2fs_tool;
-
-const SECTOR: usize = 512;
-const MIB: usize = 1 << 20;
-
-/// A file system in memory, read in sectors.
-struct MemDisk(Vec<u8>);
-
-#[derive(Debug, PartialEq, Eq)]
-struct OutOfRange(u64);
-
-impl std::fmt::Display for OutOfRange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "LBA {} is past the end", self.0)
-    }
-}
-
-impl BlockDevice for MemDisk {
-    type Error = OutOfRange;
-
-    fn block_count(&self) -> u64 {
-        (self.0.len() / SECTOR) as u64
-    }
-
-    fn read_blocks(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), OutOfRange> {
-        assert!(!buf.is_empty() && buf.len().is_multiple_of(SECTOR), "read of {} bytes", buf.len());
-        let start = usize::try_from(lba).ok().and_then(|l| l.checked_mul(SECTOR)).ok_or(OutOfRange(lba))?;
-        let src = start.checked_add(buf.len()).and_then(|end| self.0.get(start..end)).ok_or(OutOfRange(lba))?;
-        buf.copy_from_slice(src);
-        Ok(())
-    }
-}
+use tianshan_qemu_tests::disk::{MIB, MemDisk, OutOfRange, e2fs_tool};
 
 type Error = ExtError<OutOfRange>;
 

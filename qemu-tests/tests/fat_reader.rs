@@ -14,36 +14,7 @@ mod fat;
 use fat::{BadChain, BadGeometry, FatError, FatKind, Node, Volume};
 use std::io::{Cursor, Seek, SeekFrom, Write};
 use tianshan_partition::{BlockDevice, NotFat};
-
-const SECTOR: usize = 512;
-const MIB: usize = 1 << 20;
-
-/// A volume in memory, read in sectors.
-struct MemDisk(Vec<u8>);
-
-#[derive(Debug, PartialEq, Eq)]
-struct OutOfRange(u64);
-
-impl std::fmt::Display for OutOfRange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "LBA {} is past the end", self.0)
-    }
-}
-
-impl BlockDevice for MemDisk {
-    type Error = OutOfRange;
-
-    fn block_count(&self) -> u64 {
-        (self.0.len() / SECTOR) as u64
-    }
-
-    fn read_blocks(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), OutOfRange> {
-        let start = lba as usize * SECTOR;
-        let src = self.0.get(start..start + buf.len()).ok_or(OutOfRange(lba))?;
-        buf.copy_from_slice(src);
-        Ok(())
-    }
-}
+use tianshan_qemu_tests::disk::{MIB, MemDisk, OutOfRange, SECTOR};
 
 type Error = FatError<OutOfRange>;
 

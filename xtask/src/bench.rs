@@ -10,7 +10,7 @@ use crate::board::Board;
 use crate::build::{echo, images};
 use crate::{Result, fail, qemu};
 use std::time::Duration;
-use tianshan_qemu_tests::disk::{MIB, mbr_fat16_sized};
+use tianshan_qemu_tests::disk::mbr_fat16_fitting;
 use tianshan_qemu_tests::{Machine, MachineConfig};
 
 /// QEMU arguments that make time deterministic.
@@ -100,12 +100,8 @@ fn boot(board: &Board) -> Result<()> {
 
     // The same kernel from a virtio-blk disk: MBR, FAT16, a BLS entry.
     let entry = b"title Tianshan (cargo xtask bench boot)\nlinux /kernel.elf\n";
-    let volume = (kernel.len() + 4 * MIB).div_ceil(MIB).max(16) * MIB;
     let disk = dir.join("disk-5MiB.img");
-    std::fs::write(
-        &disk,
-        mbr_fat16_sized(volume, &[("loader/entries/tianshan.conf", entry), ("kernel.elf", &kernel)]),
-    )?;
+    std::fs::write(&disk, mbr_fat16_fitting(&[("loader/entries/tianshan.conf", entry), ("kernel.elf", &kernel)]))?;
     let config = dir.join("config-disk");
     std::fs::write(&config, "bootdelay = 0\nbootorder = disk\n")?;
     let mut cfg = MachineConfig::rom(&images.rom);

@@ -44,7 +44,7 @@ use crate::qmp::Qmp;
 use crate::{Result, fail, linux, qemu, root};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use tianshan_qemu_tests::disk::{MIB, mbr_fat16_sized};
+use tianshan_qemu_tests::disk::{MIB, mbr_fat16_fitting};
 use tianshan_qemu_tests::{Machine, MachineConfig};
 
 /// What the fixture's `/init` prints first.
@@ -97,12 +97,11 @@ fn paths(board: &Board, vmlinuz: &Path, initramfs: &Path) -> Result<Vec<BootPath
     let entry = format!(
         "title   Linux (cargo xtask bench linux)\nlinux   /vmlinuz\ninitrd  /initramfs.cpio.gz\noptions {OPTIONS}\n"
     );
-    // Room for the files and the FAT's own structures, at least FAT16's 16 MiB.
-    let volume = (kernel.len() + initrd.len() + 4 * MIB).div_ceil(MIB).max(16) * MIB;
-    let disk_image = mbr_fat16_sized(
-        volume,
-        &[("loader/entries/linux.conf", entry.as_bytes()), ("vmlinuz", &kernel), ("initramfs.cpio.gz", &initrd)],
-    );
+    let disk_image = mbr_fat16_fitting(&[
+        ("loader/entries/linux.conf", entry.as_bytes()),
+        ("vmlinuz", &kernel),
+        ("initramfs.cpio.gz", &initrd),
+    ]);
     let mut disk = MachineConfig::rom(&images.rom);
     disk.config_file(write("config-disk", b"bootdelay = 0\nbootorder = disk\n")?);
     disk.disks.push(write("disk.img", &disk_image)?);
