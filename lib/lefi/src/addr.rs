@@ -8,17 +8,11 @@
 
 use core::fmt;
 
-/// Base of KSEG0 (cached, unmapped) in its sign-extended 64-bit form (§0).
-pub const KSEG0_BASE: u64 = 0xFFFF_FFFF_8000_0000;
-/// Base of KSEG1 (uncached, unmapped), sign-extended (`loongson3-virt.md` §3).
-pub const KSEG1_BASE: u64 = 0xFFFF_FFFF_A000_0000;
+use tianshan_arch_mips64::addr::cached;
+pub use tianshan_arch_mips64::addr::{KSEG_SIZE, KSEG0_BASE, KSEG1_BASE, kseg0};
+
 /// End (exclusive) of KSEG1: KSEG2 above it needs the TLB.
-pub const KSEG1_END: u64 = 0xFFFF_FFFF_C000_0000;
-/// KSEG0 and KSEG1 reach physical addresses below 512 MiB only (§0, §4.1).
-pub const KSEG_PHYS_LIMIT: u64 = 0x2000_0000;
-/// XKPHYS cached-coherent window: `0x9800_0000_0000_0000 | PA`
-/// (`loongson3-virt.md` §3). Linux accepts `rd_start=` in this form (§4.2).
-pub const XKPHYS_CACHED_BASE: u64 = 0x9800_0000_0000_0000;
+pub const KSEG1_END: u64 = KSEG1_BASE + KSEG_SIZE;
 /// Bits 63:62 of every XKPHYS address are `0b10` (`loongson3-virt.md` §3).
 const XKPHYS_TAG: u64 = 0b10;
 /// Shift of the XKPHYS tag bits.
@@ -80,12 +74,6 @@ impl fmt::Display for PhysRange {
     }
 }
 
-/// The sign-extended KSEG0 address of physical address `pa`, or `None` if
-/// `pa` is not below 512 MiB (§0).
-pub const fn kseg0(pa: u64) -> Option<u64> {
-    if pa < KSEG_PHYS_LIMIT { Some(KSEG0_BASE + pa) } else { None }
-}
-
 /// The 32-bit argv entry Linux sign-extends back to `kseg0(pa)` (§4.1), or
 /// `None` if `pa` is not below 512 MiB.
 pub const fn kseg0_u32(pa: u64) -> Option<u32> {
@@ -101,10 +89,7 @@ pub const fn kseg0_u32(pa: u64) -> Option<u32> {
 /// which `rd_start_early` keeps as it is and `init_initrd` accepts because it
 /// is at or above PAGE_OFFSET (§4.2 \[src\] L-SETUP; not run-verified).
 pub const fn initrd_virtual(pa: u64) -> u64 {
-    match kseg0(pa) {
-        Some(va) => va,
-        None => XKPHYS_CACHED_BASE | pa,
-    }
+    cached(pa)
 }
 
 /// True if the kernel can call `address` without a TLB mapping: KSEG0/KSEG1

@@ -290,7 +290,7 @@ pub fn build(params: &LefiParams<'_>, buf: &mut [u8]) -> Result<Handoff, LefiErr
     let needed = line_at + line.len() + argv::NUL_LEN;
     let block = PhysRange::from_start_len(params.block_pa, needed as u64)
         .ok_or(LefiError::NotKseg0 { range: PhysRange::new(params.block_pa, u64::MAX) })?;
-    if block.end > addr::KSEG_PHYS_LIMIT {
+    if block.end > addr::KSEG_SIZE {
         return Err(LefiError::NotKseg0 { range: block });
     }
     if !block.start.is_multiple_of(BLOCK_ALIGN) {
