@@ -213,9 +213,10 @@ pub fn run_all<B: Board>(k: &Kernel<B>) {
 }
 
 /// Recurses until the stack pointer is inside the running task's canary
-/// zone, then yields, so the switch finds the canary overwritten. Stays
-/// within the task's own stack allocation.
-pub fn overflow_stack(depth: u64) -> u64 {
+/// zone, then calls `at_bottom` (which should switch away, so the switch
+/// finds the canary overwritten). Stays within the task's own stack
+/// allocation.
+pub fn overflow_stack(depth: u64, at_bottom: fn()) -> u64 {
     let base = sched::current_stack_base();
     let mut pad = [depth; 8];
     core::hint::black_box(&mut pad);
@@ -223,8 +224,8 @@ pub fn overflow_stack(depth: u64) -> u64 {
     // Stop just inside the canary zone: the switch that follows needs
     // the rest of it, and must not write below the stack.
     if base == 0 || sp <= base + sched::CANARY_BYTES as u64 - 64 {
-        sched::yield_now();
+        at_bottom();
         return pad[0];
     }
-    overflow_stack(depth + 1) + core::hint::black_box(pad[7])
+    overflow_stack(depth + 1, at_bottom) + core::hint::black_box(pad[7])
 }

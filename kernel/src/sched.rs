@@ -127,6 +127,8 @@ pub enum ExitStatus {
 }
 
 struct Task {
+    /// This task's index in `Scheduler::tasks`.
+    id: TaskId,
     name: [u8; NAME_LEN],
     name_len: usize,
     prio: usize,
@@ -146,12 +148,15 @@ struct Task {
     slot: *mut u8,
     /// The wait queue the task is blocked on, for timeouts.
     blocked_on: *const WaitQueue,
+    /// The next task on the same wait queue (null at its tail).
+    wait_next: *mut Task,
     joiner: Option<TaskId>,
     entry: Option<Box<dyn FnOnce() -> i32 + Send>>,
 }
 
-// SAFETY: `blocked_on` is only dereferenced under the scheduler lock while
-// the task is blocked on that (static or longer-lived) queue.
+// SAFETY: `blocked_on` and `wait_next` are only dereferenced under the
+// scheduler lock, while the task is blocked on that queue (which outlives
+// the wait) and the next task is on it too (so it is alive).
 unsafe impl Send for Task {}
 
 impl Task {
@@ -187,6 +192,9 @@ struct Scheduler {
     ready: ReadyQueues<'static>,
     timers: TimerQueue<MAX_TASKS>,
     current: TaskId,
+    /// The record of task `current` (the box in `tasks`), so the hot paths
+    /// reach it without a table lookup. See `Scheduler::running`.
+    running: *mut Task,
     /// The running task's priority (a copy, so waking needs no lookup).
     current_prio: usize,
     ticks: u64,
@@ -209,6 +217,7 @@ fn set_name(buf: &mut [u8; NAME_LEN], name: &str) -> usize {
 pub fn init(name: &str, prio: usize) -> Result<(), TaskError> {
     let links: &'static mut [u32] = alloc::vec![0u32; MAX_TASKS].leak();
     let mut boot = Box::new(Task {
+        id: 0,
         name: [0; NAME_LEN],
         name_len: 0,
         prio,
@@ -224,10 +233,12 @@ pub fn init(name: &str, prio: usize) -> Result<(), TaskError> {
         has_timer: false,
         slot: core::ptr::null_mut(),
         blocked_on: core::ptr::null(),
+        wait_next: core::ptr::null_mut(),
         joiner: None,
         entry: None,
     });
     boot.name_len = set_name(&mut boot.name, name);
+    let running: *mut Task = &mut *boot;
     let mut tasks = Vec::with_capacity(16);
     tasks.push(Some(boot));
     *SCHED.lock() = Some(Scheduler {
@@ -235,6 +246,7 @@ pub fn init(name: &str, prio: usize) -> Result<(), TaskError> {
         ready: ReadyQueues::new(links),
         timers: TimerQueue::new(),
         current: 0,
+        running,
         current_prio: prio,
         ticks: 0,
         dead_stacks: Vec::new(),
@@ -251,10 +263,8 @@ pub fn init(name: &str, prio: usize) -> Result<(), TaskError> {
 /// Renames the running task.
 pub fn rename_current(name: &str) {
     with(|s| {
-        let cur = s.current;
-        if let Some(t) = s.tasks[cur as usize].as_mut() {
-            t.name_len = set_name(&mut t.name, name);
-        }
+        let t = s.running();
+        t.name_len = set_name(&mut t.name, name);
     });
 }
 
@@ -291,6 +301,7 @@ pub fn spawn(
         w.copy_from_slice(&CANARY.to_ne_bytes());
     }
     let mut task = Box::new(Task {
+        id: 0,
         name: [0; NAME_LEN],
         name_len: 0,
         prio,
@@ -306,6 +317,7 @@ pub fn spawn(
         has_timer: false,
         slot: core::ptr::null_mut(),
         blocked_on: core::ptr::null(),
+        wait_next: core::ptr::null_mut(),
         joiner: None,
         entry: Some(Box::new(f)),
     });
@@ -333,6 +345,7 @@ pub fn spawn(
         status,
         crate::cpu::context::current_gp(),
     );
+    task.id = id as TaskId;
     s.tasks[id] = Some(task);
     make_ready(s, id as TaskId);
     let preempt = NEED_RESCHED.load(Relaxed);
@@ -343,14 +356,77 @@ pub fn spawn(
     Ok(id as TaskId)
 }
 
-fn make_ready(s: &mut Scheduler, id: TaskId) {
-    let Some(t) = s.tasks.get_mut(id as usize).and_then(Option::as_mut) else { return };
+impl Scheduler {
+    /// Task `id`'s record, if it exists.
+    fn task(&mut self, id: TaskId) -> Option<&mut Task> {
+        self.tasks.get_mut(id as usize).and_then(|t| t.as_deref_mut())
+    }
+
+    /// The running task's record.
+    fn running(&mut self) -> &mut Task {
+        // SAFETY: `running` points into the box of task `current` (set
+        // with it in `init` and `switch_away`). That box is freed only by
+        // `join`, after the task exited, and an exited task is never
+        // current again. Borrowing `self` mutably makes this the only path
+        // to the record for the borrow's length.
+        unsafe { &mut *self.running }
+    }
+}
+
+// SAFETY: `running` and the wait-queue pointers in task records refer to
+// boxed records owned by `tasks`; the scheduler is only reached through
+// `SCHED`'s lock.
+unsafe impl Send for Scheduler {}
+
+/// Puts `t`, which is neither running nor queued, on its ready queue, and
+/// asks for a switch if it outranks the running task. Takes the fields it
+/// needs rather than the scheduler, so callers may hold `t` (a record the
+/// scheduler owns) at the same time.
+#[inline]
+fn enqueue(ready: &mut ReadyQueues<'static>, current_prio: usize, t: &mut Task) {
     t.state = State::Ready;
     t.blocked_on = core::ptr::null();
-    let prio = t.prio;
-    s.ready.push(id, prio);
-    if prio > s.current_prio {
+    ready.push(t.id, t.prio);
+    if t.prio > current_prio {
         NEED_RESCHED.store(true, Relaxed);
+    }
+}
+
+/// `enqueue` for task `id`, if it exists.
+fn make_ready(s: &mut Scheduler, id: TaskId) {
+    let current_prio = s.current_prio;
+    if let Some(t) = s.tasks.get_mut(id as usize).and_then(|t| t.as_deref_mut()) {
+        enqueue(&mut s.ready, current_prio, t);
+    }
+}
+
+/// Stops the running task `t`, whose stack canary is gone: it never runs
+/// again, and whoever waits to join it is woken.
+#[cold]
+fn stop_overflowed(s: &mut Scheduler, t: &mut Task) {
+    let _ = core::fmt::write(
+        &mut EmergencyWriter,
+        format_args!(
+            "\n*** task {} '{}' overflowed its {}-byte stack (canary at {:#x} overwritten): task stopped\n",
+            t.id,
+            t.name(),
+            t.stack_size,
+            t.stack_base
+        ),
+    );
+    // It may have been on its way to sleep or to block: take it off the
+    // timer queue and the wait queue, so no one wakes a stopped task.
+    s.timers.cancel(t.id);
+    t.has_timer = false;
+    if let Some(wq) = core::ptr::NonNull::new(t.blocked_on.cast_mut()) {
+        // SAFETY: the task was blocking on this queue under the scheduler
+        // lock, which is still held, so the queue is alive.
+        unsafe { wq.as_ref().remove(s, t) };
+    }
+    t.blocked_on = core::ptr::null();
+    t.state = State::Faulted;
+    if let Some(j) = t.joiner.take() {
+        make_ready(s, j);
     }
 }
 
@@ -359,60 +435,48 @@ fn make_ready(s: &mut Scheduler, id: TaskId) {
 fn switch_away(mut g: IrqGuard<'_, Option<Scheduler>>, requeue: bool) {
     let s = g.as_mut().expect("scheduler initialised");
     NEED_RESCHED.store(false, Relaxed);
-    let cur = s.current;
     // Stacks of tasks that exited earlier are not in use any more.
     while let Some((pa, size)) = s.dead_stacks.pop() {
         let _ = mm::free_frames(pa, (size as u64) / FRAME_SIZE);
     }
     let now = u64::from(cp0::count());
-    let mut requeue = requeue;
-    {
-        let t = s.tasks[cur as usize].as_mut().expect("current task exists");
-        t.cpu_counts += u64::from((now as u32).wrapping_sub(t.switched_in as u32));
-        if !t.canary_intact() {
-            let _ = core::fmt::write(
-                &mut EmergencyWriter,
-                format_args!(
-                    "\n*** task {} '{}' overflowed its {}-byte stack (canary at {:#x} overwritten): task stopped\n",
-                    cur,
-                    t.name(),
-                    t.stack_size,
-                    t.stack_base
-                ),
-            );
-            t.state = State::Faulted;
-            requeue = false;
-            let joiner = t.joiner.take();
-            if let Some(j) = joiner {
-                make_ready(s, j);
-            }
-        }
+    // SAFETY: as in `Scheduler::running`; the record is a heap allocation
+    // apart from `*s`, and this function reaches it only through `cur`.
+    let cur = unsafe { &mut *s.running };
+    cur.cpu_counts += u64::from((now as u32).wrapping_sub(cur.switched_in as u32));
+    if !cur.canary_intact() {
+        stop_overflowed(s, cur);
+    } else if requeue && cur.state == State::Running {
+        cur.state = State::Ready;
+        s.ready.push(cur.id, cur.prio);
     }
-    let t = s.tasks[cur as usize].as_mut().expect("current task exists");
-    if requeue && t.state == State::Running {
-        t.state = State::Ready;
-        let prio = t.prio;
-        s.ready.push(cur, prio);
-    }
-    let Some((next, _)) = s.ready.pop() else {
+    let Some((next_id, _)) = s.ready.pop() else {
         // Only possible before the idle task exists: keep running.
-        if let Some(t) = s.tasks[cur as usize].as_mut() {
-            t.state = State::Running;
+        if cur.state != State::Faulted {
+            cur.state = State::Running;
         }
         return;
     };
-    let nt = s.tasks[next as usize].as_mut().expect("ready task exists");
-    nt.state = State::Running;
-    nt.slice_left = SLICE_TICKS;
-    nt.switched_in = now;
-    let to: *const Context = &nt.ctx;
-    s.current_prio = nt.prio;
-    s.current = next;
-    if next == cur {
+    if next_id == cur.id {
+        // It was requeued and is still the best choice.
+        cur.state = State::Running;
+        cur.slice_left = SLICE_TICKS;
+        cur.switched_in = now;
         return;
     }
+    let next: *mut Task = s.task(next_id).expect("a ready task exists");
+    // SAFETY: a live record owned by `s.tasks`, another than `cur`'s; the
+    // box does not move, and nothing else refers to it during the switch.
+    let next = unsafe { &mut *next };
+    next.state = State::Running;
+    next.slice_left = SLICE_TICKS;
+    next.switched_in = now;
+    s.current_prio = next.prio;
+    s.current = next_id;
+    s.running = next;
     s.switches += 1;
-    let from: *mut Context = &mut s.tasks[cur as usize].as_mut().expect("current task exists").ctx;
+    let from: *mut Context = &mut cur.ctx;
+    let to: *const Context = &next.ctx;
     let was_enabled = g.unlock_keep_irqs_off();
     // SAFETY: interrupts are off; `to` is a context saved by an earlier
     // switch or built by `spawn`, in a boxed task that is not freed while it
@@ -465,7 +529,7 @@ pub fn sleep_ticks(ticks: u64) {
         yield_now();
         return;
     }
-    s.tasks[cur as usize].as_mut().expect("current task exists").state = State::Sleeping;
+    s.running().state = State::Sleeping;
     switch_away(g, false);
 }
 
@@ -478,14 +542,13 @@ pub fn sleep_ms(ms: u64) {
 pub fn exit(code: i32) -> ! {
     let mut g = SCHED.lock();
     let s = g.as_mut().expect("scheduler initialised");
-    let cur = s.current;
-    let t = s.tasks[cur as usize].as_mut().expect("current task exists");
+    let t = s.running();
     t.state = State::Exited(code);
-    if t.stack_base != 0 {
-        s.dead_stacks.push((t.stack_pa, t.stack_size));
-        t.stack_base = 0;
-    }
-    if let Some(j) = t.joiner.take() {
+    let stack = (t.stack_base != 0).then_some((t.stack_pa, t.stack_size));
+    t.stack_base = 0;
+    let joiner = t.joiner.take();
+    s.dead_stacks.extend(stack);
+    if let Some(j) = joiner {
         make_ready(s, j);
     }
     switch_away(g, false);
@@ -501,7 +564,7 @@ pub fn join(id: TaskId) -> Result<ExitStatus, TaskError> {
             return Err(TaskError::JoinSelf);
         }
         let cur = s.current;
-        let Some(t) = s.tasks.get_mut(id as usize).and_then(|t| t.as_mut()) else {
+        let Some(t) = s.tasks.get_mut(id as usize).and_then(|t| t.as_deref_mut()) else {
             return Err(TaskError::NoSuchTask(id));
         };
         match t.state {
@@ -518,7 +581,7 @@ pub fn join(id: TaskId) -> Result<ExitStatus, TaskError> {
             }
             _ => {
                 t.joiner = Some(cur);
-                s.tasks[cur as usize].as_mut().expect("current task exists").state = State::Blocked;
+                s.running().state = State::Blocked;
                 switch_away(g, false);
             }
         }
@@ -540,53 +603,59 @@ pub fn on_tick(ticks: u64) {
     let mut g = SCHED.lock();
     let Some(s) = g.as_mut() else { return };
     s.ticks = ticks;
-    while let Some(t) = s.timers.pop_expired(ticks) {
-        let Some(task) = s.tasks[t.task as usize].as_mut() else { continue };
-        match task.state {
-            State::Sleeping => {
-                task.wake = WakeReason::Woken;
-                make_ready(s, t.task);
-            }
+    while let Some(timer) = s.timers.pop_expired(ticks) {
+        let Some(t) = s.tasks.get_mut(timer.task as usize).and_then(|t| t.as_deref_mut()) else { continue };
+        match t.state {
+            State::Sleeping => t.wake = WakeReason::Woken,
             State::Blocked => {
-                task.wake = WakeReason::Timeout;
-                task.has_timer = false;
-                task.slot = core::ptr::null_mut();
-                let wq = task.blocked_on;
-                if !wq.is_null() {
+                t.wake = WakeReason::Timeout;
+                t.has_timer = false;
+                t.slot = core::ptr::null_mut();
+                if let Some(wq) = core::ptr::NonNull::new(t.blocked_on.cast_mut()) {
+                    let t: *mut Task = t;
                     // SAFETY: a blocked task's queue outlives the wait
                     // (`block_on` does not return before this).
-                    unsafe { (*wq).remove(s, t.task) };
+                    unsafe { wq.as_ref().remove(s, t) };
                 }
-                make_ready(s, t.task);
             }
-            _ => {}
+            _ => continue,
         }
+        make_ready(s, timer.task);
     }
-    let cur = s.current;
     let now = u64::from(cp0::count());
-    if let Some(t) = s.tasks[cur as usize].as_mut() {
-        // Charge CPU time every tick, so 32-bit counter deltas never wrap.
-        t.cpu_counts += u64::from((now as u32).wrapping_sub(t.switched_in as u32));
-        t.switched_in = now;
-        t.slice_left = t.slice_left.saturating_sub(1);
-        if t.slice_left == 0 && s.ready.top_priority().is_some_and(|p| p >= t.prio) {
-            NEED_RESCHED.store(true, Relaxed);
-        }
+    let top = s.ready.top_priority();
+    let t = s.running();
+    // Charge CPU time every tick, so 32-bit counter deltas never wrap.
+    t.cpu_counts += u64::from((now as u32).wrapping_sub(t.switched_in as u32));
+    t.switched_in = now;
+    t.slice_left = t.slice_left.saturating_sub(1);
+    if t.slice_left == 0 && top.is_some_and(|p| p >= t.prio) {
+        NEED_RESCHED.store(true, Relaxed);
     }
 }
 
 /// A queue of tasks waiting for something. Wake order is FIFO.
 ///
-/// The list is only touched with the scheduler lock held; `len` mirrors
-/// its length so "is anyone waiting?" needs no lock.
+/// The queue is intrusive: it links the waiting tasks' records through
+/// their `wait_next` field, so waiting allocates nothing and waking takes
+/// no table lookup. It is only touched with the scheduler lock held; `len`
+/// mirrors its length so "is anyone waiting?" needs no lock.
 pub struct WaitQueue {
-    waiters: core::cell::UnsafeCell<alloc::collections::VecDeque<TaskId>>,
+    ends: core::cell::UnsafeCell<WaitEnds>,
     len: core::sync::atomic::AtomicUsize,
 }
 
-// SAFETY: `waiters` is only accessed with the scheduler lock held (which
+/// First and last waiter (both null when nobody waits).
+struct WaitEnds {
+    head: *mut Task,
+    tail: *mut Task,
+}
+
+// SAFETY: `ends` is only accessed with the scheduler lock held (which
 // also keeps interrupts off on this single core).
 unsafe impl Sync for WaitQueue {}
+// SAFETY: as above; the pointers are to records the scheduler owns.
+unsafe impl Send for WaitQueue {}
 
 impl Default for WaitQueue {
     fn default() -> Self {
@@ -598,39 +667,85 @@ impl WaitQueue {
     /// An empty queue.
     pub const fn new() -> Self {
         WaitQueue {
-            waiters: core::cell::UnsafeCell::new(alloc::collections::VecDeque::new()),
+            ends: core::cell::UnsafeCell::new(WaitEnds { head: core::ptr::null_mut(), tail: core::ptr::null_mut() }),
             len: core::sync::atomic::AtomicUsize::new(0),
         }
     }
 
-    /// The list; the caller holds the scheduler lock (`_s` proves it).
+    /// The ends; the caller holds the scheduler lock (`_s` proves it).
     #[allow(clippy::mut_from_ref)]
-    fn list(&self, _s: &mut Scheduler) -> &mut alloc::collections::VecDeque<TaskId> {
+    #[inline]
+    fn ends(&self, _s: &mut Scheduler) -> &mut WaitEnds {
         // SAFETY: only reached with the scheduler lock held (the `&mut
         // Scheduler` borrow comes from its guard), so there is no other
         // access at the same time.
-        unsafe { &mut *self.waiters.get() }
+        unsafe { &mut *self.ends.get() }
     }
 
     // `len` is only written with the scheduler lock held, so plain loads
     // and stores suffice (no read-modify-write atomics).
-    fn push(&self, s: &mut Scheduler, id: TaskId) {
-        let list = self.list(s);
-        list.push_back(id);
-        self.len.store(list.len(), Relaxed);
+
+    /// Appends `t`, a live task record that is on no wait queue.
+    #[inline]
+    fn push(&self, s: &mut Scheduler, t: *mut Task) {
+        let ends = self.ends(s);
+        // SAFETY: `t` is live (caller), and so is `tail`: every task on
+        // the queue is alive until it is taken off (`pop`, `remove`).
+        unsafe {
+            (*t).wait_next = core::ptr::null_mut();
+            match ends.tail.is_null() {
+                true => ends.head = t,
+                false => (*ends.tail).wait_next = t,
+            }
+        }
+        ends.tail = t;
+        self.len.store(self.len.load(Relaxed) + 1, Relaxed);
     }
 
-    fn pop(&self, s: &mut Scheduler) -> Option<TaskId> {
-        let list = self.list(s);
-        let id = list.pop_front();
-        self.len.store(list.len(), Relaxed);
-        id
+    /// Takes the longest waiter off the queue.
+    #[inline]
+    fn pop(&self, s: &mut Scheduler) -> Option<*mut Task> {
+        let ends = self.ends(s);
+        let t = ends.head;
+        if t.is_null() {
+            return None;
+        }
+        // SAFETY: a task on the queue is alive (see `push`).
+        ends.head = unsafe { (*t).wait_next };
+        if ends.head.is_null() {
+            ends.tail = core::ptr::null_mut();
+        }
+        self.len.store(self.len.load(Relaxed) - 1, Relaxed);
+        Some(t)
     }
 
-    fn remove(&self, s: &mut Scheduler, id: TaskId) {
-        let list = self.list(s);
-        list.retain(|&w| w != id);
-        self.len.store(list.len(), Relaxed);
+    /// Takes `t` off the queue if it is on it (linear in the queue's
+    /// length: only timeouts and stopped tasks need it).
+    fn remove(&self, s: &mut Scheduler, t: *mut Task) {
+        let ends = self.ends(s);
+        let mut prev: *mut Task = core::ptr::null_mut();
+        let mut at = ends.head;
+        // SAFETY: every record reached is on the queue, so alive (see
+        // `push`).
+        unsafe {
+            while !at.is_null() {
+                let next = (*at).wait_next;
+                if at == t {
+                    match prev.is_null() {
+                        true => ends.head = next,
+                        false => (*prev).wait_next = next,
+                    }
+                    if ends.tail == t {
+                        ends.tail = prev;
+                    }
+                    (*t).wait_next = core::ptr::null_mut();
+                    self.len.store(self.len.load(Relaxed) - 1, Relaxed);
+                    return;
+                }
+                prev = at;
+                at = next;
+            }
+        }
     }
 
     /// Blocks the running task until woken or until `timeout_ticks` pass.
@@ -687,11 +802,13 @@ pub struct SchedGuard {
 }
 
 /// Takes the scheduler lock.
+#[inline]
 pub fn lock() -> SchedGuard {
     SchedGuard { guard: Some(SCHED.lock()) }
 }
 
 impl SchedGuard {
+    #[inline]
     fn s(&mut self) -> &mut Scheduler {
         self.guard.as_mut().and_then(|g| g.as_mut()).expect("scheduler initialised")
     }
@@ -704,47 +821,36 @@ impl SchedGuard {
     /// Wakes the longest waiter of `wq`; true if there was one. The switch
     /// to it, if it outranks the caller, happens when the guard is dropped.
     pub fn wake_one(&mut self, wq: &WaitQueue) -> bool {
-        let s = self.s();
-        let Some(id) = wq.pop(s) else { return false };
-        if let Some(t) = s.tasks[id as usize].as_mut() {
-            t.wake = WakeReason::Woken;
-            if core::mem::take(&mut t.has_timer) {
-                s.timers.cancel(id);
-            }
-        }
-        make_ready(s, id);
-        true
+        self.wake_one_slot(wq).is_some()
     }
 
     /// Wakes the longest waiter of `wq` and returns the delivery slot it
     /// registered with `block_on_slot` (null if it gave none). The caller
     /// writes into the slot before dropping the guard.
+    #[inline]
     pub fn wake_one_slot(&mut self, wq: &WaitQueue) -> Option<*mut u8> {
         if wq.is_empty() {
             return None;
         }
         let s = self.s();
-        let id = wq.pop(s)?;
-        let mut slot = core::ptr::null_mut();
-        if let Some(t) = s.tasks[id as usize].as_mut() {
-            t.wake = WakeReason::Woken;
-            slot = core::mem::replace(&mut t.slot, core::ptr::null_mut());
-            if core::mem::take(&mut t.has_timer) {
-                s.timers.cancel(id);
-            }
+        let t = wq.pop(s)?;
+        // SAFETY: a task taken off a wait queue is alive and blocked (not
+        // running), so nothing else refers to its record now.
+        let t = unsafe { &mut *t };
+        t.wake = WakeReason::Woken;
+        let slot = core::mem::replace(&mut t.slot, core::ptr::null_mut());
+        if core::mem::take(&mut t.has_timer) {
+            s.timers.cancel(t.id);
         }
-        make_ready(s, id);
+        enqueue(&mut s.ready, s.current_prio, t);
         Some(slot)
     }
 
     /// `block_on`, registering `slot` where a waker may deliver a value
     /// (see `wake_one_slot`). `slot` must stay valid until this returns.
+    #[inline]
     pub fn block_on_slot(mut self, wq: &WaitQueue, deadline: Option<u64>, slot: *mut u8) -> WakeReason {
-        let s = self.s();
-        let cur = s.current;
-        if let Some(t) = s.tasks[cur as usize].as_mut() {
-            t.slot = slot;
-        }
+        self.s().running().slot = slot;
         // The waker (`wake_one_slot`) or the timeout (`on_tick`) clears it.
         self.block_on(wq, deadline)
     }
@@ -753,17 +859,14 @@ impl SchedGuard {
     /// `deadline`, releasing the lock while it waits.
     pub fn block_on(mut self, wq: &WaitQueue, deadline: Option<u64>) -> WakeReason {
         let s = self.s();
-        let cur = s.current;
-        if let Some(d) = deadline {
-            if d <= s.ticks {
-                return WakeReason::Timeout;
-            }
-            if s.timers.insert(d, cur).is_err() {
-                return WakeReason::Timeout;
-            }
+        if let Some(d) = deadline
+            && (d <= s.ticks || s.timers.insert(d, s.current).is_err())
+        {
+            s.running().slot = core::ptr::null_mut();
+            return WakeReason::Timeout;
         }
-        wq.push(s, cur);
-        let t = s.tasks[cur as usize].as_mut().expect("current task exists");
+        wq.push(s, s.running);
+        let t = s.running();
         t.state = State::Blocked;
         t.wake = WakeReason::Woken;
         t.has_timer = deadline.is_some();
@@ -778,6 +881,7 @@ impl SchedGuard {
 }
 
 impl Drop for SchedGuard {
+    #[inline]
     fn drop(&mut self) {
         if let Some(g) = self.guard.take() {
             drop(g);
@@ -879,7 +983,7 @@ impl fmt::Display for FaultTask {
 
 /// Lowest address of the running task's stack (0 for the boot stack).
 pub fn current_stack_base() -> u64 {
-    with(|s| s.tasks[s.current as usize].as_ref().map_or(0, |t| t.stack_base))
+    with(|s| s.running().stack_base)
 }
 
 /// Changes the running task's priority; yields at once if a ready task now
@@ -889,10 +993,7 @@ pub fn set_current_priority(prio: usize) -> Result<(), TaskError> {
         return Err(TaskError::BadPriority(prio));
     }
     let preempt = with(|s| {
-        let cur = s.current;
-        if let Some(t) = s.tasks[cur as usize].as_mut() {
-            t.prio = prio;
-        }
+        s.running().prio = prio;
         s.current_prio = prio;
         if s.ready.top_priority().is_some_and(|p| p > prio) {
             NEED_RESCHED.store(true, Relaxed);
@@ -907,5 +1008,5 @@ pub fn set_current_priority(prio: usize) -> Result<(), TaskError> {
 
 /// The running task's priority.
 pub fn current_priority() -> usize {
-    with(|s| s.tasks[s.current as usize].as_ref().map_or(0, |t| t.prio))
+    with(|s| s.current_prio)
 }

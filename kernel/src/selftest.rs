@@ -46,6 +46,7 @@ fn cases<B: Board>() -> Vec<(&'static str, Case<B>)> {
         ("channel keeps order, times out", channel_order::<B>),
         ("mutex under contention", mutex_contention::<B>),
         ("stack overflow stops only that task", stack_overflow::<B>),
+        ("stack overflow while blocking leaves no stale wait", overflow_while_blocking::<B>),
         ("embedded-hal delay", hal_delay::<B>),
         ("RTC reads a plausible date", rtc_date::<B>),
         ("console transmit is interrupt-driven", console_tx_interrupts::<B>),
@@ -376,7 +377,7 @@ fn mutex_contention<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
 
 fn stack_overflow<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
     let id = sched::spawn("overflow", HIGH, sched::DEFAULT_STACK, || {
-        crate::bench::overflow_stack(0);
+        crate::bench::overflow_stack(0, sched::yield_now);
         0
     })
     .map_err(|_| "spawn failed")?;
@@ -384,6 +385,43 @@ fn stack_overflow<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
     // The kernel is still scheduling: a fresh task runs and exits normally.
     let ok = sched::spawn("after", HIGH, sched::DEFAULT_STACK, || 7).map_err(|_| "spawn failed")?;
     check(matches!(sched::join(ok), Ok(ExitStatus::Code(7))), "a task after the overflow did not run")
+}
+
+/// Queue the overflowing task of `overflow_while_blocking` waits on.
+static OVERFLOW_WQ: WaitQueue = WaitQueue::new();
+/// Queue its successor waits on.
+static AFTER_OVERFLOW_WQ: WaitQueue = WaitQueue::new();
+/// Timeout of the overflowing task's wait, in ticks.
+const OVERFLOW_WAIT_TICKS: u64 = 20;
+
+fn block_with_timeout() {
+    OVERFLOW_WQ.wait_until(Some(OVERFLOW_WAIT_TICKS), || false);
+}
+
+fn overflow_while_blocking<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    // The task overflows on its way into a timed wait: the switch finds the
+    // canary gone after the task joined the queue and armed its timeout.
+    let id = sched::spawn("overflow-wait", HIGH, sched::DEFAULT_STACK, || {
+        crate::bench::overflow_stack(0, block_with_timeout);
+        0
+    })
+    .map_err(|_| "spawn failed")?;
+    check(matches!(sched::join(id), Ok(ExitStatus::Faulted)), "the overflowing task was not stopped")?;
+    check(OVERFLOW_WQ.is_empty(), "the stopped task was left on its wait queue")?;
+    check(!OVERFLOW_WQ.wake_one(), "waking the queue found the stopped task")?;
+    // Its record and id are free again; a new task that takes them and
+    // waits without a timeout must not be woken by the stopped task's
+    // timer.
+    let after =
+        sched::spawn("after-wait", HIGH, sched::DEFAULT_STACK, || match AFTER_OVERFLOW_WQ.wait_until(None, || false) {
+            WakeReason::Woken => 7,
+            WakeReason::Timeout => 1,
+        })
+        .map_err(|_| "spawn failed")?;
+    sched::sleep_ticks(2 * OVERFLOW_WAIT_TICKS);
+    check(AFTER_OVERFLOW_WQ.len() == 1, "a stale timer woke the task that reused the stopped one's slot")?;
+    check(AFTER_OVERFLOW_WQ.wake_one(), "the waiting task was not on its queue")?;
+    check(matches!(sched::join(after), Ok(ExitStatus::Code(7))), "the waiting task did not end as woken")
 }
 
 fn hal_delay<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {

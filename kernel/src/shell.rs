@@ -226,7 +226,7 @@ fn crash<B: Board>(_: &mut Kernel<B>, args: &[&str]) -> Result<(), CommandError>
         [_, "overflow"] => {
             println!("crash: starting a task that overflows its stack");
             let id = sched::spawn("overflow", crate::SHELL_PRIORITY, sched::DEFAULT_STACK, || {
-                bench::overflow_stack(0);
+                bench::overflow_stack(0, sched::yield_now);
                 0
             })
             .map_err(|e| {
