@@ -208,65 +208,104 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Sends without blocking.
-    pub fn try_send(&self, msg: T) -> Result<(), SendError<T>> {
-        let mut g = sched::lock();
-        let msg = match self.hand_over(&mut g, msg) {
+    /// Hands `msg` to a waiting receiver or queues it; gives it back if
+    /// the channel is full.
+    #[inline]
+    fn deliver(&self, g: &mut SchedGuard, msg: T) -> Result<(), T> {
+        let msg = match self.hand_over(g, msg) {
             Ok(()) => return Ok(()),
             Err(msg) => msg,
         };
-        let q = self.queue(&mut g);
+        let q = self.queue(g);
         if q.len() == self.capacity {
-            return Err(SendError::Full(msg));
+            return Err(msg);
         }
         q.push_back(msg);
         Ok(())
     }
 
+    /// Takes the oldest queued message, making room for a waiting sender.
+    #[inline]
+    fn take(&self, g: &mut SchedGuard) -> Option<T> {
+        let m = self.queue(g).pop_front()?;
+        g.wake_one(&self.not_full);
+        Some(m)
+    }
+
+    /// Blocks on `not_empty` until a sender hands a message over (it
+    /// arrives in `slot`) or until the deadline; the reason it woke when
+    /// no message came.
+    #[inline]
+    fn wait_for_message(&self, g: SchedGuard, deadline: Option<u64>) -> Result<T, WakeReason> {
+        let mut slot: Option<T> = None;
+        let why = g.block_on_slot(&self.not_empty, deadline, (&mut slot as *mut Option<T>).cast());
+        slot.ok_or(why)
+    }
+
+    /// Sends without blocking.
+    pub fn try_send(&self, msg: T) -> Result<(), SendError<T>> {
+        self.deliver(&mut sched::lock(), msg).map_err(SendError::Full)
+    }
+
     /// Sends, waiting at most `timeout` ticks for room.
     pub fn send(&self, msg: T, timeout: Option<u64>) -> Result<(), SendError<T>> {
-        let mut deadline = None;
-        let mut msg = msg;
+        let mut g = sched::lock();
+        match self.deliver(&mut g, msg) {
+            Ok(()) => Ok(()),
+            Err(msg) => self.send_when_room(g, msg, timeout),
+        }
+    }
+
+    /// `send` once the channel was found full. Kept out of line, so the
+    /// common path stays short.
+    #[cold]
+    #[inline(never)]
+    fn send_when_room(&self, mut g: SchedGuard, mut msg: T, timeout: Option<u64>) -> Result<(), SendError<T>> {
+        let deadline = timeout.map(|t| g.ticks() + t + 1);
         loop {
-            let mut g = sched::lock();
-            msg = match self.hand_over(&mut g, msg) {
+            if g.block_on(&self.not_full, deadline) == WakeReason::Timeout {
+                return Err(SendError::Timeout(msg));
+            }
+            g = sched::lock();
+            msg = match self.deliver(&mut g, msg) {
                 Ok(()) => return Ok(()),
                 Err(msg) => msg,
             };
-            let q = self.queue(&mut g);
-            if q.len() < self.capacity {
-                q.push_back(msg);
-                return Ok(());
-            }
-            let d = *deadline.get_or_insert_with(|| timeout.map(|t| g.ticks() + t + 1));
-            if g.block_on(&self.not_full, d) == WakeReason::Timeout {
-                return Err(SendError::Timeout(msg));
-            }
         }
     }
 
     /// Receives, waiting at most `timeout` ticks for a message.
     pub fn recv(&self, timeout: Option<u64>) -> Result<T, RecvError> {
-        let mut deadline = None;
-        let mut slot: Option<T> = None;
+        let mut g = sched::lock();
+        if let Some(m) = self.take(&mut g) {
+            return Ok(m);
+        }
+        let deadline = timeout.map(|t| g.ticks() + t + 1);
+        match self.wait_for_message(g, deadline) {
+            Ok(m) => Ok(m),
+            Err(why) => self.recv_after_wait(why, deadline),
+        }
+    }
+
+    /// `recv` after a wait that brought no message (a timeout, or a
+    /// wake-up without one). Kept out of line, so the common path stays
+    /// short.
+    #[cold]
+    #[inline(never)]
+    fn recv_after_wait(&self, mut why: WakeReason, deadline: Option<u64>) -> Result<T, RecvError> {
         loop {
             let mut g = sched::lock();
-            if let Some(m) = self.queue(&mut g).pop_front() {
-                g.wake_one(&self.not_full);
-                return Ok(m);
-            }
-            let d = *deadline.get_or_insert_with(|| timeout.map(|t| g.ticks() + t + 1));
-            let why = g.block_on_slot(&self.not_empty, d, (&mut slot as *mut Option<T>).cast());
-            if let Some(m) = slot.take() {
+            // A message may have been queued as the timeout fired.
+            if let Some(m) = self.take(&mut g) {
                 return Ok(m);
             }
             if why == WakeReason::Timeout {
-                // A message may have arrived as the timeout fired.
-                let mut g = sched::lock();
-                let m = self.queue(&mut g).pop_front().ok_or(RecvError::Timeout)?;
-                g.wake_one(&self.not_full);
-                return Ok(m);
+                return Err(RecvError::Timeout);
             }
+            why = match self.wait_for_message(g, deadline) {
+                Ok(m) => return Ok(m),
+                Err(why) => why,
+            };
         }
     }
 
