@@ -43,7 +43,10 @@ pub const TX_RING_BYTES: usize = 4096;
 /// keeps the (level-triggered) line asserted and interrupts again.
 const MAX_CONDITIONS_PER_INTERRUPT: usize = 8;
 
-static RX: spin::Mutex<RingBuffer<RX_BUFFER>> = spin::Mutex::new(RingBuffer::new());
+/// Received bytes. An `IrqLock`, not a spin lock: the UART interrupt fills
+/// it, so a task holding it with interrupts on could be interrupted by a
+/// handler that then spins on it for ever.
+static RX: IrqLock<RingBuffer<RX_BUFFER>> = IrqLock::new(RingBuffer::new());
 static RX_WAITERS: WaitQueue = WaitQueue::new();
 
 /// The transmit side. Taken with the console lock held (writers, the
@@ -264,9 +267,7 @@ pub fn stats() -> Stats {
 
 /// A received byte, if one is buffered.
 pub fn try_read_byte() -> Option<u8> {
-    let mut b = None;
-    crate::sched::without_interrupts(|| b = RX.lock().pop());
-    b
+    RX.lock().pop()
 }
 
 /// Waits for a received byte.
@@ -295,9 +296,7 @@ pub fn read_byte_timeout(ticks: u64) -> Option<u8> {
 
 /// Received bytes dropped because the receive buffer was full.
 pub fn dropped() -> u64 {
-    let mut n = 0;
-    crate::sched::without_interrupts(|| n = RX.lock().dropped());
-    n
+    RX.lock().dropped()
 }
 
 /// Writes bytes to the console.

@@ -9,6 +9,7 @@
 use crate::sched::{self, SchedGuard, WaitQueue, WakeReason};
 use alloc::collections::VecDeque;
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -31,6 +32,9 @@ unsafe impl<T: Send> Send for Mutex<T> {}
 /// Holds a `Mutex` locked.
 pub struct MutexGuard<'a, T> {
     mutex: &'a Mutex<T>,
+    /// Shares through `&guard` only what `&T` may share: the guard is
+    /// `Sync` only when `T` is.
+    _value: PhantomData<&'a mut T>,
 }
 
 impl<T> Mutex<T> {
@@ -52,12 +56,9 @@ impl<T> Mutex<T> {
                 got = !self.locked.swap(true, Ordering::Acquire);
                 got
             });
-            if got {
-                return MutexGuard { mutex: self };
-            }
-            // Woken by an unlock: the lock was handed over to us.
-            if self.handoff.swap(false, Ordering::AcqRel) {
-                return MutexGuard { mutex: self };
+            // Got it, or woken by an unlock that handed it over to us.
+            if got || self.handoff.swap(false, Ordering::AcqRel) {
+                return MutexGuard { mutex: self, _value: PhantomData };
             }
         }
     }
@@ -66,15 +67,17 @@ impl<T> Mutex<T> {
 impl<T> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
         // Hand the lock straight to the first waiter (so it cannot be
-        // overtaken), or release it.
-        if !self.mutex.waiters.is_empty() {
+        // overtaken), or release it. Under the scheduler lock, so no task
+        // can start waiting between "nobody waits" and the release.
+        let mut g = sched::lock();
+        if self.mutex.waiters.is_empty() {
+            self.mutex.locked.store(false, Ordering::Release);
+        } else {
+            // The waiter cannot run before `g` is dropped, so it finds
+            // `handoff` set.
             self.mutex.handoff.store(true, Ordering::Release);
-            if self.mutex.waiters.wake_one() {
-                return;
-            }
-            self.mutex.handoff.store(false, Ordering::Release);
+            g.wake_one(&self.mutex.waiters);
         }
-        self.mutex.locked.store(false, Ordering::Release);
     }
 }
 
@@ -109,11 +112,17 @@ impl Semaphore {
         self.count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1)).is_ok()
     }
 
-    /// Takes a permit, waiting at most `timeout` ticks; false on timeout.
+    /// Takes a permit, waiting at most `timeout` ticks in all; false on
+    /// timeout.
     pub fn acquire(&self, timeout: Option<u64>) -> bool {
+        if self.try_take() {
+            return true;
+        }
+        // Only a time limit needs the clock (and so the lock).
+        let deadline = timeout.and_then(|t| sched::lock().deadline(Some(t)));
         loop {
             let mut got = false;
-            let why = self.waiters.wait_until(timeout, || {
+            let why = self.waiters.wait_until_deadline(deadline, || {
                 got = self.try_take();
                 got
             });
@@ -213,7 +222,17 @@ impl<T> Channel<T> {
     #[inline]
     fn deliver(&self, g: &mut SchedGuard, msg: T) -> Result<(), T> {
         let msg = match self.hand_over(g, msg) {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                // A receiver waited, so the queue is empty. A sender still
+                // waiting for room was woken for a place this hand-over did
+                // not use (the receiver took a queued message, woke it,
+                // then blocked before it ran): pass the wake on, or that
+                // sender would sleep beside an empty queue.
+                if !self.not_full.is_empty() {
+                    g.wake_one(&self.not_full);
+                }
+                return Ok(());
+            }
             Err(msg) => msg,
         };
         let q = self.queue(g);
@@ -261,7 +280,7 @@ impl<T> Channel<T> {
     #[cold]
     #[inline(never)]
     fn send_when_room(&self, mut g: SchedGuard, mut msg: T, timeout: Option<u64>) -> Result<(), SendError<T>> {
-        let deadline = timeout.map(|t| g.ticks() + t + 1);
+        let deadline = g.deadline(timeout);
         loop {
             if g.block_on(&self.not_full, deadline) == WakeReason::Timeout {
                 return Err(SendError::Timeout(msg));
@@ -280,7 +299,7 @@ impl<T> Channel<T> {
         if let Some(m) = self.take(&mut g) {
             return Ok(m);
         }
-        let deadline = timeout.map(|t| g.ticks() + t + 1);
+        let deadline = g.deadline(timeout);
         match self.wait_for_message(g, deadline) {
             Ok(m) => Ok(m),
             Err(why) => self.recv_after_wait(why, deadline),

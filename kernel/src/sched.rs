@@ -103,6 +103,13 @@ pub enum TaskError {
     NoSuchTask(TaskId),
     /// Joining yourself.
     JoinSelf,
+    /// Another task is already joining this one.
+    AlreadyJoined {
+        /// The task to join.
+        id: TaskId,
+        /// The task already waiting for it.
+        by: TaskId,
+    },
 }
 
 impl fmt::Display for TaskError {
@@ -113,6 +120,7 @@ impl fmt::Display for TaskError {
             TaskError::BadPriority(p) => write!(f, "priority {p} out of range (0..={MAX_PRIORITY})"),
             TaskError::NoSuchTask(id) => write!(f, "no task {id} to join"),
             TaskError::JoinSelf => write!(f, "a task cannot join itself"),
+            TaskError::AlreadyJoined { id, by } => write!(f, "task {id} is already being joined by task {by}"),
         }
     }
 }
@@ -150,7 +158,10 @@ struct Task {
     blocked_on: *const WaitQueue,
     /// The next task on the same wait queue (null at its tail).
     wait_next: *mut Task,
+    /// The task waiting in `join` for this one to end.
     joiner: Option<TaskId>,
+    /// The task this one waits for in `join`.
+    joining: Option<TaskId>,
     entry: Option<Box<dyn FnOnce() -> i32 + Send>>,
 }
 
@@ -164,9 +175,15 @@ impl Task {
         core::str::from_utf8(&self.name[..self.name_len]).unwrap_or("?")
     }
 
-    fn canary_intact(&self) -> bool {
+    /// The stack did not overflow: the stack pointer `sp` (the task's
+    /// own, while it runs) is above the canary zone, and the top words of
+    /// the zone are untouched.
+    fn stack_intact(&self, sp: u64) -> bool {
         if self.stack_base == 0 {
             return true;
+        }
+        if sp < self.stack_base + CANARY_BYTES as u64 {
+            return false;
         }
         // SAFETY: the bottom CANARY_BYTES of the stack belong to this task
         // and stay mapped while the task exists.
@@ -235,6 +252,7 @@ pub fn init(name: &str, prio: usize) -> Result<(), TaskError> {
         blocked_on: core::ptr::null(),
         wait_next: core::ptr::null_mut(),
         joiner: None,
+        joining: None,
         entry: None,
     });
     boot.name_len = set_name(&mut boot.name, name);
@@ -319,6 +337,7 @@ pub fn spawn(
         blocked_on: core::ptr::null(),
         wait_next: core::ptr::null_mut(),
         joiner: None,
+        joining: None,
         entry: Some(Box::new(f)),
     });
     task.name_len = set_name(&mut task.name, name);
@@ -425,8 +444,27 @@ fn stop_overflowed(s: &mut Scheduler, t: &mut Task) {
     }
     t.blocked_on = core::ptr::null();
     t.state = State::Faulted;
-    if let Some(j) = t.joiner.take() {
-        make_ready(s, j);
+    // It may have been waiting to join a task: that task must not wake it.
+    if let Some(target) = t.joining.take()
+        && let Some(other) = s.task(target)
+        && other.joiner == Some(t.id)
+    {
+        other.joiner = None;
+    }
+    let joiner = t.joiner.take();
+    wake_joiner(s, joiner, t.id);
+}
+
+/// Wakes `joiner`, the task waiting in `join` for task `ended`, if it is
+/// still waiting for it.
+fn wake_joiner(s: &mut Scheduler, joiner: Option<TaskId>, ended: TaskId) {
+    let current_prio = s.current_prio;
+    if let Some(j) = joiner.and_then(|j| s.tasks.get_mut(j as usize)?.as_deref_mut())
+        && j.state == State::Blocked
+        && j.joining == Some(ended)
+    {
+        j.joining = None;
+        enqueue(&mut s.ready, current_prio, j);
     }
 }
 
@@ -435,7 +473,7 @@ fn stop_overflowed(s: &mut Scheduler, t: &mut Task) {
 fn switch_away(mut g: IrqGuard<'_, Option<Scheduler>>, requeue: bool) {
     let s = g.as_mut().expect("scheduler initialised");
     NEED_RESCHED.store(false, Relaxed);
-    // Stacks of tasks that exited earlier are not in use any more.
+    // Stacks of tasks that exited before the last switch are not in use.
     while let Some((pa, size)) = s.dead_stacks.pop() {
         let _ = mm::free_frames(pa, (size as u64) / FRAME_SIZE);
     }
@@ -444,11 +482,17 @@ fn switch_away(mut g: IrqGuard<'_, Option<Scheduler>>, requeue: bool) {
     // apart from `*s`, and this function reaches it only through `cur`.
     let cur = unsafe { &mut *s.running };
     cur.cpu_counts += u64::from((now as u32).wrapping_sub(cur.switched_in as u32));
-    if !cur.canary_intact() {
+    if !cur.stack_intact(crate::cpu::context::current_sp()) {
         stop_overflowed(s, cur);
     } else if requeue && cur.state == State::Running {
         cur.state = State::Ready;
         s.ready.push(cur.id, cur.prio);
+    }
+    if matches!(cur.state, State::Exited(_)) && cur.stack_base != 0 {
+        // Still in use until the switch below: freed by the next switch,
+        // which runs on another task's stack.
+        s.dead_stacks.push((cur.stack_pa, cur.stack_size));
+        cur.stack_base = 0;
     }
     let Some((next_id, _)) = s.ready.pop() else {
         // Only possible before the idle task exists: keep running.
@@ -522,7 +566,7 @@ pub fn sleep_ticks(ticks: u64) {
     let mut g = SCHED.lock();
     let s = g.as_mut().expect("scheduler initialised");
     // +1: the current tick is already partly over.
-    let deadline = s.ticks + ticks + 1;
+    let deadline = s.ticks.saturating_add(ticks).saturating_add(1);
     let cur = s.current;
     if s.timers.insert(deadline, cur).is_err() {
         drop(g);
@@ -544,13 +588,9 @@ pub fn exit(code: i32) -> ! {
     let s = g.as_mut().expect("scheduler initialised");
     let t = s.running();
     t.state = State::Exited(code);
-    let stack = (t.stack_base != 0).then_some((t.stack_pa, t.stack_size));
-    t.stack_base = 0;
-    let joiner = t.joiner.take();
-    s.dead_stacks.extend(stack);
-    if let Some(j) = joiner {
-        make_ready(s, j);
-    }
+    let (id, joiner) = (t.id, t.joiner.take());
+    wake_joiner(s, joiner, id);
+    // `switch_away` hands the stack over for freeing once it is left.
     switch_away(g, false);
     unreachable!("an exited task was resumed");
 }
@@ -580,8 +620,13 @@ pub fn join(id: TaskId) -> Result<ExitStatus, TaskError> {
                 return Ok(ExitStatus::Faulted);
             }
             _ => {
+                if let Some(by) = t.joiner.filter(|&j| j != cur) {
+                    return Err(TaskError::AlreadyJoined { id, by });
+                }
                 t.joiner = Some(cur);
-                s.running().state = State::Blocked;
+                let me = s.running();
+                me.joining = Some(id);
+                me.state = State::Blocked;
                 switch_away(g, false);
             }
         }
@@ -753,7 +798,18 @@ impl WaitQueue {
     /// it: if it returns true the task does not block. Waking and blocking
     /// both happen with interrupts off on this single core, so a wake-up
     /// cannot fall between the check and the block.
-    pub fn wait_until(&self, timeout_ticks: Option<u64>, mut ready: impl FnMut() -> bool) -> WakeReason {
+    pub fn wait_until(&self, timeout_ticks: Option<u64>, ready: impl FnMut() -> bool) -> WakeReason {
+        self.wait(|g| g.deadline(timeout_ticks), ready)
+    }
+
+    /// `wait_until` with a deadline (a tick count, as from
+    /// `SchedGuard::deadline`) instead of a timeout, for callers that may
+    /// wait several times within one time limit.
+    pub fn wait_until_deadline(&self, deadline: Option<u64>, ready: impl FnMut() -> bool) -> WakeReason {
+        self.wait(|_| deadline, ready)
+    }
+
+    fn wait(&self, deadline: impl FnOnce(&SchedGuard) -> Option<u64>, mut ready: impl FnMut() -> bool) -> WakeReason {
         if ready() {
             return WakeReason::Woken;
         }
@@ -761,8 +817,23 @@ impl WaitQueue {
         if ready() {
             return WakeReason::Woken;
         }
-        let deadline = timeout_ticks.map(|t| g.ticks() + t + 1);
+        let deadline = deadline(&g);
         g.block_on(self, deadline)
+    }
+
+    /// Wakes every waiter; returns how many.
+    pub fn wake_all(&self) -> usize {
+        if self.is_empty() {
+            return 0;
+        }
+        // One critical section: a woken task cannot run (and wait here
+        // again) before all of them are woken.
+        let mut g = lock();
+        let mut n = 0;
+        while g.wake_one(self) {
+            n += 1;
+        }
+        n
     }
 
     /// Wakes the longest waiter; true if there was one.
@@ -772,15 +843,6 @@ impl WaitQueue {
         }
         let mut g = lock();
         g.wake_one(self)
-    }
-
-    /// Wakes every waiter; returns how many.
-    pub fn wake_all(&self) -> usize {
-        let mut n = 0;
-        while self.wake_one() {
-            n += 1;
-        }
-        n
     }
 
     /// Number of waiting tasks.
@@ -816,6 +878,13 @@ impl SchedGuard {
     /// Current tick count.
     pub fn ticks(&self) -> u64 {
         self.guard.as_ref().and_then(|g| g.as_ref()).map_or(0, |s| s.ticks)
+    }
+
+    /// The tick by which a wait of `timeout` ticks from now ends (`None`:
+    /// no limit). At least `timeout` whole ticks: the current one is
+    /// already partly over. A timeout too large to count to means none.
+    pub fn deadline(&self, timeout: Option<u64>) -> Option<u64> {
+        timeout.and_then(|t| self.ticks().checked_add(t)?.checked_add(1))
     }
 
     /// Wakes the longest waiter of `wq`; true if there was one. The switch

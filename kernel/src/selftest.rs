@@ -25,6 +25,8 @@ type Case<B> = fn(&Kernel<B>) -> Result<(), &'static str>;
 
 /// Priority of helper tasks that must run ahead of the test runner.
 const HIGH: usize = crate::SHELL_PRIORITY + 4;
+/// Priority of helper tasks that must run only when the runner waits.
+const LOW: usize = crate::SHELL_PRIORITY - 1;
 
 fn cases<B: Board>() -> Vec<(&'static str, Case<B>)> {
     alloc::vec![
@@ -44,6 +46,9 @@ fn cases<B: Board>() -> Vec<(&'static str, Case<B>)> {
         ("round robin shares the CPU fairly", round_robin_fairness::<B>),
         ("wait queue wakes in FIFO order, times out", wait_queue_order::<B>),
         ("channel keeps order, times out", channel_order::<B>),
+        ("channel wakes every sender waiting for room", channel_senders_all_wake::<B>),
+        ("a timeout too large to count waits for ever", huge_timeout_waits::<B>),
+        ("a second joiner is refused", second_joiner_refused::<B>),
         ("mutex under contention", mutex_contention::<B>),
         ("stack overflow stops only that task", stack_overflow::<B>),
         ("stack overflow while blocking leaves no stale wait", overflow_while_blocking::<B>),
@@ -340,6 +345,71 @@ fn channel_order<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
         check(ch.try_send(i).is_ok(), "try_send into a channel with room failed")?;
     }
     check(ch.send(99, Some(3)) == Err(SendError::Timeout(99)), "send into a full channel did not time out")
+}
+
+fn channel_senders_all_wake<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    // Capacity 1, full, with two senders waiting for room. The receiver
+    // outranks them, so after taking the queued message (waking the first
+    // sender) it blocks again before that sender runs; the sender then
+    // hands its message over directly and must pass its wake-up on to the
+    // second sender, or that one sleeps beside an empty queue.
+    const WAIT: Option<u64> = Some(200);
+    let ch = Arc::new(Channel::<u32>::new(1));
+    check(ch.try_send(0).is_ok(), "try_send into an empty channel failed")?;
+    let mut senders = Vec::new();
+    for n in 1..=2u32 {
+        let tx = ch.clone();
+        senders.push(
+            sched::spawn("sender", LOW, sched::DEFAULT_STACK, move || match tx.send(n, WAIT) {
+                Ok(()) => 0,
+                Err(_) => 1,
+            })
+            .map_err(|_| "spawn failed")?,
+        );
+    }
+    sched::sleep_ticks(2); // both senders run and block: the channel is full
+    for n in 0..=2u32 {
+        check(ch.recv(WAIT) == Ok(n), "a message was lost or a sender never woke")?;
+    }
+    for id in senders {
+        check(matches!(sched::join(id), Ok(ExitStatus::Code(0))), "a sender timed out")?;
+    }
+    Ok(())
+}
+
+fn huge_timeout_waits<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    let ch = Arc::new(Channel::<u32>::new(1));
+    let rx = ch.clone();
+    let id = sched::spawn("patient", HIGH, sched::DEFAULT_STACK, move || match rx.recv(Some(u64::MAX)) {
+        Ok(7) => 0,
+        Ok(_) => 1,
+        Err(RecvError::Timeout) => 2,
+    })
+    .map_err(|_| "spawn failed")?;
+    sched::sleep_ticks(5);
+    check(ch.try_send(7).is_ok(), "the receiver stopped waiting before a message came")?;
+    check(matches!(sched::join(id), Ok(ExitStatus::Code(0))), "the receiver did not get the message")
+}
+
+static JOIN_TARGET_WQ: WaitQueue = WaitQueue::new();
+
+fn second_joiner_refused<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {
+    let target = sched::spawn("join-target", HIGH, sched::DEFAULT_STACK, || {
+        JOIN_TARGET_WQ.wait_until(None, || false);
+        5
+    })
+    .map_err(|_| "spawn failed")?;
+    let first = sched::spawn("joiner", HIGH, sched::DEFAULT_STACK, move || match sched::join(target) {
+        Ok(ExitStatus::Code(5)) => 0,
+        _ => 1,
+    })
+    .map_err(|_| "spawn failed")?;
+    check(
+        matches!(sched::join(target), Err(sched::TaskError::AlreadyJoined { id, by }) if id == target && by == first),
+        "a second join of a task was not refused",
+    )?;
+    check(JOIN_TARGET_WQ.wake_one(), "the target was not waiting")?;
+    check(matches!(sched::join(first), Ok(ExitStatus::Code(0))), "the first joiner did not see the exit code")
 }
 
 fn mutex_contention<B: Board>(_: &Kernel<B>) -> Result<(), &'static str> {

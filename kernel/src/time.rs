@@ -25,11 +25,15 @@ struct Clock {
 static CLOCK: IrqLock<Clock> =
     IrqLock::new(Clock { count_hz: 1, hz: DEFAULT_HZ, period: 0, next_compare: 0, last_count: 0, high: 0 });
 static TICKS: AtomicU64 = AtomicU64::new(0);
+/// `Clock::count_hz`, readable without the lock (for fatal paths, which
+/// may have interrupted code holding it).
+static COUNT_HZ: AtomicU64 = AtomicU64::new(1);
 
 /// Starts the tick at `hz` with Count running at `count_hz`.
 pub fn init(count_hz: u64, hz: u32) {
     let mut c = CLOCK.lock();
     c.count_hz = count_hz.max(1);
+    COUNT_HZ.store(c.count_hz, Ordering::Relaxed);
     c.hz = hz.clamp(1, 100_000);
     c.period = (c.count_hz / u64::from(c.hz)).clamp(1, u64::from(u32::MAX)) as u32;
     let now = cp0::count();
@@ -81,7 +85,7 @@ pub fn monotonic_ns() -> u64 {
 
 /// Milliseconds as ticks, rounded up.
 pub fn ms_to_ticks(ms: u64) -> u64 {
-    (ms * u64::from(hz())).div_ceil(1000)
+    ms.saturating_mul(u64::from(hz())).div_ceil(1000)
 }
 
 /// Called from the timer interrupt: re-arms Compare, counts the tick(s),
@@ -115,6 +119,22 @@ pub fn on_tick() {
 pub fn spin_counts(counts: u64) {
     let start = now_counts();
     while now_counts().wrapping_sub(start) < counts {
+        core::hint::spin_loop();
+    }
+}
+
+/// Spins for `secs` seconds without taking any lock: for fatal paths,
+/// which may have stopped code that held the clock's lock. Reads Count
+/// directly and adds up its 32-bit steps, so it cannot miss a wrap as long
+/// as it polls more often than every 10 s (at 400 MHz).
+pub fn spin_seconds_unlocked(secs: u64) {
+    let target = secs.saturating_mul(COUNT_HZ.load(Ordering::Relaxed));
+    let mut last = cp0::count();
+    let mut elapsed = 0u64;
+    while elapsed < target {
+        let now = cp0::count();
+        elapsed += u64::from(now.wrapping_sub(last));
+        last = now;
         core::hint::spin_loop();
     }
 }

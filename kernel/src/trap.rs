@@ -178,7 +178,7 @@ fn apply_policy<B: Board>(board: &B) -> ! {
         }
         PanicPolicy::Reset(secs) => {
             let _ = writeln!(EmergencyWriter, "*** resetting in {secs} s");
-            time::spin_counts(u64::from(secs) * time::counter_hz());
+            time::spin_seconds_unlocked(u64::from(secs));
             board.reset()
         }
     }
