@@ -63,7 +63,13 @@ pub fn yield_switch() -> u64 {
     let _ = sched::set_current_priority(BENCH_PRIORITY + 1);
     let spawned = (spawn_one(true), spawn_one(false));
     let _ = sched::set_current_priority(own);
-    let (Ok(a), Ok(b)) = spawned else { return 0 };
+    let (Ok(a), Ok(b)) = spawned else {
+        // The one that started yields to itself and ends; reclaim it.
+        for id in [spawned.0, spawned.1].into_iter().flatten() {
+            let _ = sched::join(id);
+        }
+        return 0;
+    };
     let _ = sched::join(a);
     let _ = sched::join(b);
     let switches = sched::switches().saturating_sub(switches_before.load(Ordering::Relaxed)).max(1);
@@ -108,6 +114,9 @@ pub fn channel_uncontended() -> u64 {
     insns(time::now_counts() - t0) / ROUNDS
 }
 
+/// A request that tells the round-trip server to end early.
+const STOP_SERVER: u64 = u64::MAX;
+
 /// Send → receive → reply round trip between two tasks over two channels.
 pub fn channel_round_trip() -> u64 {
     let request = Arc::new(Channel::<u64>::new(1));
@@ -116,6 +125,9 @@ pub fn channel_round_trip() -> u64 {
     let Ok(server) = sched::spawn("bench-server", BENCH_PRIORITY, sched::DEFAULT_STACK, move || {
         for _ in 0..ROUNDS {
             let Ok(v) = rq.recv(None) else { return 1 };
+            if v == STOP_SERVER {
+                return 1;
+            }
             if rp.send(v + 1, None).is_err() {
                 return 1;
             }
@@ -126,6 +138,7 @@ pub fn channel_round_trip() -> u64 {
     };
     let elapsed = Arc::new(AtomicU64::new(0));
     let e = elapsed.clone();
+    let stop = request.clone();
     let Ok(client) = sched::spawn("bench-client", BENCH_PRIORITY, sched::DEFAULT_STACK, move || {
         let t0 = time::now_counts();
         for i in 0..ROUNDS {
@@ -136,8 +149,12 @@ pub fn channel_round_trip() -> u64 {
         e.store(time::now_counts() - t0, Ordering::Relaxed);
         0
     }) else {
+        // The server waits for a request that will not come: end it.
+        let _ = stop.send(STOP_SERVER, None);
+        let _ = sched::join(server);
         return 0;
     };
+    drop(stop);
     let _ = sched::join(client);
     let _ = sched::join(server);
     insns(elapsed.load(Ordering::Relaxed)) / ROUNDS

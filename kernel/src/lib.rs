@@ -12,6 +12,8 @@
 //!    ring); then interrupts go on;
 //! 5. the shell, in the init task (or the self-tests, or the benchmarks).
 #![no_std]
+// `Box::try_new`, so task creation reports a full heap as an error.
+#![feature(allocator_api)]
 
 extern crate alloc;
 

@@ -12,6 +12,7 @@
 
 use crate::cpu::addr;
 use crate::irqlock::IrqLock;
+use alloc::boxed::Box;
 use core::alloc::{GlobalAlloc, Layout};
 use core::fmt;
 use core::ptr::NonNull;
@@ -37,6 +38,8 @@ pub enum MemoryError {
     OutOfFrames { frames: u64 },
     /// `mm::init` has not run.
     NotInitialised,
+    /// The heap could not provide (or grow to provide) `bytes` bytes.
+    HeapExhausted { bytes: usize },
 }
 
 impl fmt::Display for MemoryError {
@@ -48,8 +51,15 @@ impl fmt::Display for MemoryError {
             MemoryError::Frames(e) => write!(f, "frame allocator: {e}"),
             MemoryError::OutOfFrames { frames } => write!(f, "out of memory: no {frames} contiguous free frames"),
             MemoryError::NotInitialised => write!(f, "memory management is not initialised"),
+            MemoryError::HeapExhausted { bytes } => write!(f, "out of memory: the heap has no {bytes} bytes to give"),
         }
     }
+}
+
+/// `value` on the heap, or `HeapExhausted` instead of the allocation
+/// failure panic of `Box::new`.
+pub fn try_box<T>(value: T) -> Result<Box<T>, MemoryError> {
+    Box::try_new(value).map_err(|_| MemoryError::HeapExhausted { bytes: core::mem::size_of::<T>() })
 }
 
 impl From<FrameError> for MemoryError {

@@ -257,7 +257,7 @@ pub fn init(name: &str, prio: usize) -> Result<(), TaskError> {
     });
     boot.name_len = set_name(&mut boot.name, name);
     let running: *mut Task = &mut *boot;
-    let mut tasks = Vec::with_capacity(16);
+    let mut tasks = Vec::with_capacity(MAX_TASKS);
     tasks.push(Some(boot));
     *SCHED.lock() = Some(Scheduler {
         tasks,
@@ -310,23 +310,18 @@ pub fn spawn(
     }
     let stack_size = stack_size.max(2 * CANARY_BYTES).next_multiple_of(FRAME_SIZE as usize);
     let frames = (stack_size as u64) / FRAME_SIZE;
-    let stack_pa = mm::alloc_frames(frames).map_err(TaskError::Memory)?;
-    let stack_base = addr::cached(stack_pa);
-    // SAFETY: the frames were just allocated for this stack.
-    let stack = unsafe { core::slice::from_raw_parts_mut(stack_base as *mut u8, stack_size) };
-    stack[CANARY_BYTES..].fill(STACK_FILL);
-    for w in stack[..CANARY_BYTES].chunks_exact_mut(8) {
-        w.copy_from_slice(&CANARY.to_ne_bytes());
-    }
-    let mut task = Box::new(Task {
+    // The task record and its entry closure first: they are the only
+    // allocations that can fail after the stack is taken.
+    let entry: Box<dyn FnOnce() -> i32 + Send> = mm::try_box(f).map_err(TaskError::Memory)?;
+    let mut task = mm::try_box(Task {
         id: 0,
         name: [0; NAME_LEN],
         name_len: 0,
         prio,
         state: State::Ready,
         ctx: Context::default(),
-        stack_pa,
-        stack_base,
+        stack_pa: 0,
+        stack_base: 0,
         stack_size,
         cpu_counts: 0,
         switched_in: 0,
@@ -338,15 +333,27 @@ pub fn spawn(
         wait_next: core::ptr::null_mut(),
         joiner: None,
         joining: None,
-        entry: Some(Box::new(f)),
-    });
+        entry: Some(entry),
+    })
+    .map_err(TaskError::Memory)?;
     task.name_len = set_name(&mut task.name, name);
+    let stack_pa = mm::alloc_frames(frames).map_err(TaskError::Memory)?;
+    let stack_base = addr::cached(stack_pa);
+    task.stack_pa = stack_pa;
+    task.stack_base = stack_base;
+    // SAFETY: the frames were just allocated for this stack.
+    let stack = unsafe { core::slice::from_raw_parts_mut(stack_base as *mut u8, stack_size) };
+    stack[CANARY_BYTES..].fill(STACK_FILL);
+    for w in stack[..CANARY_BYTES].chunks_exact_mut(8) {
+        w.copy_from_slice(&CANARY.to_ne_bytes());
+    }
     // New tasks start with interrupts off; `task_main` turns them on.
     let status = u64::from((cp0::status() - cp0::Status::IE - cp0::Status::EXL).bits());
     let mut g = SCHED.lock();
     let s = g.as_mut().expect("scheduler initialised");
     let id = match s.tasks.iter().position(Option::is_none) {
         Some(free) => free,
+        // `init` reserved room for MAX_TASKS records: no allocation here.
         None if s.tasks.len() < MAX_TASKS => {
             s.tasks.push(None);
             s.tasks.len() - 1
