@@ -171,6 +171,35 @@ struct Task {
 unsafe impl Send for Task {}
 
 impl Task {
+    /// A record in `state` with no stack yet (the boot task keeps none)
+    /// and no id yet (`spawn` gives it one).
+    fn new(name: &str, prio: usize, state: State, entry: Option<Box<dyn FnOnce() -> i32 + Send>>) -> Self {
+        let mut t = Task {
+            id: 0,
+            name: [0; NAME_LEN],
+            name_len: 0,
+            prio,
+            state,
+            ctx: Context::default(),
+            stack_pa: 0,
+            stack_base: 0,
+            stack_size: 0,
+            cpu_counts: 0,
+            switched_in: 0,
+            slice_left: SLICE_TICKS,
+            wake: WakeReason::Woken,
+            has_timer: false,
+            slot: core::ptr::null_mut(),
+            blocked_on: core::ptr::null(),
+            wait_next: core::ptr::null_mut(),
+            joiner: None,
+            joining: None,
+            entry,
+        };
+        t.name_len = set_name(&mut t.name, name);
+        t
+    }
+
     fn name(&self) -> &str {
         core::str::from_utf8(&self.name[..self.name_len]).unwrap_or("?")
     }
@@ -233,29 +262,8 @@ fn set_name(buf: &mut [u8; NAME_LEN], name: &str) -> usize {
 /// the idle task. Needs the heap.
 pub fn init(name: &str, prio: usize) -> Result<(), TaskError> {
     let links: &'static mut [u32] = alloc::vec![0u32; MAX_TASKS].leak();
-    let mut boot = Box::new(Task {
-        id: 0,
-        name: [0; NAME_LEN],
-        name_len: 0,
-        prio,
-        state: State::Running,
-        ctx: Context::default(),
-        stack_pa: 0,
-        stack_base: 0,
-        stack_size: 0,
-        cpu_counts: 0,
-        switched_in: u64::from(cp0::count()),
-        slice_left: SLICE_TICKS,
-        wake: WakeReason::Woken,
-        has_timer: false,
-        slot: core::ptr::null_mut(),
-        blocked_on: core::ptr::null(),
-        wait_next: core::ptr::null_mut(),
-        joiner: None,
-        joining: None,
-        entry: None,
-    });
-    boot.name_len = set_name(&mut boot.name, name);
+    let mut boot = Box::new(Task::new(name, prio, State::Running, None));
+    boot.switched_in = u64::from(cp0::count());
     let running: *mut Task = &mut *boot;
     let mut tasks = Vec::with_capacity(MAX_TASKS);
     tasks.push(Some(boot));
@@ -313,34 +321,12 @@ pub fn spawn(
     // The task record and its entry closure first: they are the only
     // allocations that can fail after the stack is taken.
     let entry: Box<dyn FnOnce() -> i32 + Send> = mm::try_box(f).map_err(TaskError::Memory)?;
-    let mut task = mm::try_box(Task {
-        id: 0,
-        name: [0; NAME_LEN],
-        name_len: 0,
-        prio,
-        state: State::Ready,
-        ctx: Context::default(),
-        stack_pa: 0,
-        stack_base: 0,
-        stack_size,
-        cpu_counts: 0,
-        switched_in: 0,
-        slice_left: SLICE_TICKS,
-        wake: WakeReason::Woken,
-        has_timer: false,
-        slot: core::ptr::null_mut(),
-        blocked_on: core::ptr::null(),
-        wait_next: core::ptr::null_mut(),
-        joiner: None,
-        joining: None,
-        entry: Some(entry),
-    })
-    .map_err(TaskError::Memory)?;
-    task.name_len = set_name(&mut task.name, name);
+    let mut task = mm::try_box(Task::new(name, prio, State::Ready, Some(entry))).map_err(TaskError::Memory)?;
     let stack_pa = mm::alloc_frames(frames).map_err(TaskError::Memory)?;
     let stack_base = addr::cached(stack_pa);
     task.stack_pa = stack_pa;
     task.stack_base = stack_base;
+    task.stack_size = stack_size;
     // SAFETY: the frames were just allocated for this stack.
     let stack = unsafe { core::slice::from_raw_parts_mut(stack_base as *mut u8, stack_size) };
     stack[CANARY_BYTES..].fill(STACK_FILL);
@@ -385,7 +371,7 @@ pub fn spawn(
 impl Scheduler {
     /// Task `id`'s record, if it exists.
     fn task(&mut self, id: TaskId) -> Option<&mut Task> {
-        self.tasks.get_mut(id as usize).and_then(|t| t.as_deref_mut())
+        record(&mut self.tasks, id)
     }
 
     /// The running task's record.
@@ -397,6 +383,12 @@ impl Scheduler {
         // to the record for the borrow's length.
         unsafe { &mut *self.running }
     }
+}
+
+/// Task `id`'s record in `tasks`, if it exists. A free function over the
+/// table, so callers can hold a record and other scheduler fields at once.
+fn record(tasks: &mut [Option<Box<Task>>], id: TaskId) -> Option<&mut Task> {
+    tasks.get_mut(id as usize).and_then(|t| t.as_deref_mut())
 }
 
 // SAFETY: `running` and the wait-queue pointers in task records refer to
@@ -421,7 +413,7 @@ fn enqueue(ready: &mut ReadyQueues<'static>, current_prio: usize, t: &mut Task) 
 /// `enqueue` for task `id`, if it exists.
 fn make_ready(s: &mut Scheduler, id: TaskId) {
     let current_prio = s.current_prio;
-    if let Some(t) = s.tasks.get_mut(id as usize).and_then(|t| t.as_deref_mut()) {
+    if let Some(t) = record(&mut s.tasks, id) {
         enqueue(&mut s.ready, current_prio, t);
     }
 }
@@ -466,7 +458,7 @@ fn stop_overflowed(s: &mut Scheduler, t: &mut Task) {
 /// still waiting for it.
 fn wake_joiner(s: &mut Scheduler, joiner: Option<TaskId>, ended: TaskId) {
     let current_prio = s.current_prio;
-    if let Some(j) = joiner.and_then(|j| s.tasks.get_mut(j as usize)?.as_deref_mut())
+    if let Some(j) = joiner.and_then(|j| record(&mut s.tasks, j))
         && j.state == State::Blocked
         && j.joining == Some(ended)
     {
@@ -611,7 +603,7 @@ pub fn join(id: TaskId) -> Result<ExitStatus, TaskError> {
             return Err(TaskError::JoinSelf);
         }
         let cur = s.current;
-        let Some(t) = s.tasks.get_mut(id as usize).and_then(|t| t.as_deref_mut()) else {
+        let Some(t) = record(&mut s.tasks, id) else {
             return Err(TaskError::NoSuchTask(id));
         };
         match t.state {
@@ -656,7 +648,7 @@ pub fn on_tick(ticks: u64) {
     let Some(s) = g.as_mut() else { return };
     s.ticks = ticks;
     while let Some(timer) = s.timers.pop_expired(ticks) {
-        let Some(t) = s.tasks.get_mut(timer.task as usize).and_then(|t| t.as_deref_mut()) else { continue };
+        let Some(t) = record(&mut s.tasks, timer.task) else { continue };
         match t.state {
             State::Sleeping => t.wake = WakeReason::Woken,
             State::Blocked => {
