@@ -40,6 +40,28 @@ pub fn image(name: &str) -> Vec<u8> {
     })
 }
 
+/// This test's scratch directory `name`, emptied.
+pub fn scratch_dir(test: &str, name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/qemu-tests").join(test).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// Runs a host tool and returns its standard output; a tool that cannot
+/// start or fails stops the test with its command line and output.
+pub fn run_tool(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Writes `bytes` to a fresh file in this test's scratch directory.
 pub fn scratch_file(test: &str, name: &str, bytes: &[u8]) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/qemu-tests").join(test);

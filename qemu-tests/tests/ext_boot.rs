@@ -11,7 +11,9 @@ use std::process::Command;
 use std::time::Duration;
 use tianshan_qemu_tests::disk::e2fs_tool;
 use tianshan_qemu_tests::disk::{MBR_FAT16_LBA, MIB, fat_volume, mbr_disk};
-use tianshan_qemu_tests::{CONFIG_FILE, DEFAULT_TIMEOUT, Machine, MachineConfig, image, image_dir, scratch_file};
+use tianshan_qemu_tests::{
+    CONFIG_FILE, DEFAULT_TIMEOUT, Machine, MachineConfig, image, image_dir, run_tool, scratch_dir, scratch_file,
+};
 
 /// MBR partition type of a Linux file system.
 const MBR_LINUX: u8 = 0x83;
@@ -19,25 +21,6 @@ const MBR_LINUX: u8 = 0x83;
 const SUPERBLOCK: usize = 1024;
 /// `s_inodes_per_group`, relative to the superblock.
 const S_INODES_PER_GROUP: usize = 0x28;
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// This test's scratch directory, emptied.
-fn scratch_dir(test: &str, name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/qemu-tests").join(test).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
-}
 
 /// What goes into a file system: files, and symbolic links `(link, target)`.
 struct Tree<'a> {
@@ -65,15 +48,17 @@ fn ext_volume(test: &str, kind: &str, size: usize, args: &[&str], tree: &Tree<'_
     let root = scratch_dir(test, "root");
     tree.write(&root);
     let img = scratch_dir(test, "img").join("fs.img");
-    run(Command::new(e2fs_tool(&format!("mkfs.{kind}")))
-        .args(["-q", "-F", "-L", "tianshan"])
-        .args(args)
-        .arg("-d")
-        .arg(&root)
-        .arg(&img)
-        .arg(format!("{}k", size / 1024)));
+    run_tool(
+        Command::new(e2fs_tool(&format!("mkfs.{kind}")))
+            .args(["-q", "-F", "-L", "tianshan"])
+            .args(args)
+            .arg("-d")
+            .arg(&root)
+            .arg(&img)
+            .arg(format!("{}k", size / 1024)),
+    );
     if !edit.is_empty() {
-        run(Command::new(e2fs_tool("debugfs")).arg("-w").args(edit.iter().flat_map(|c| ["-R", c])).arg(&img));
+        run_tool(Command::new(e2fs_tool("debugfs")).arg("-w").args(edit.iter().flat_map(|c| ["-R", c])).arg(&img));
     }
     let volume = std::fs::read(&img).expect("read the image");
     assert_eq!(volume.len(), size, "mkfs.{kind} made an image of another size");

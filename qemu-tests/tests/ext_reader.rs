@@ -19,32 +19,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use tianshan_partition::BlockDevice;
 use tianshan_qemu_tests::disk::{MIB, MemDisk, OutOfRange, e2fs_tool};
+use tianshan_qemu_tests::{run_tool, scratch_dir};
 
 type Error = ExtError<OutOfRange>;
 
 /// Bytes that differ from file to file and position to position.
 fn pattern(seed: u32, len: usize) -> Vec<u8> {
     (0..len as u32).map(|i| (i.wrapping_mul(2_654_435_761) ^ seed.wrapping_mul(0x9E37_79B9)).to_le_bytes()[1]).collect()
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// This test's scratch directory, emptied.
-fn scratch_dir(test: &str, name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/ext-reader-tests").join(test).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
 }
 
 /// What goes into a file system.
@@ -97,23 +78,25 @@ fn ext_volume(test: &str, kind: &str, size: usize, args: &[&str], tree: &Tree, e
     tree.write(&root);
     let work = scratch_dir(test, "img");
     let img = work.join("fs.img");
-    run(Command::new(e2fs_tool(&format!("mkfs.{kind}")))
-        .args(["-q", "-F"])
-        .args(args)
-        .arg("-d")
-        .arg(&root)
-        .arg(&img)
-        .arg(format!("{}k", size / 1024)));
+    run_tool(
+        Command::new(e2fs_tool(&format!("mkfs.{kind}")))
+            .args(["-q", "-F"])
+            .args(args)
+            .arg("-d")
+            .arg(&root)
+            .arg(&img)
+            .arg(format!("{}k", size / 1024)),
+    );
     if !edit.is_empty() {
         let cmds = work.join("cmds");
         std::fs::write(&cmds, edit.join("\n") + "\n").expect("write debugfs commands");
-        run(Command::new(e2fs_tool("debugfs")).current_dir(&work).arg("-w").arg("-f").arg(&cmds).arg(&img));
+        run_tool(Command::new(e2fs_tool("debugfs")).current_dir(&work).arg("-w").arg("-f").arg(&cmds).arg(&img));
     }
     (std::fs::read(&img).expect("read the image"), img)
 }
 
 fn debugfs(img: &Path, cmd: &str) -> String {
-    run(Command::new(e2fs_tool("debugfs")).args(["-R", cmd]).arg(img))
+    run_tool(Command::new(e2fs_tool("debugfs")).args(["-R", cmd]).arg(img))
 }
 
 fn read_all(v: &Volume, disk: &mut MemDisk, path: &str) -> Result<Vec<u8>, Error> {
