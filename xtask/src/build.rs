@@ -173,7 +173,7 @@ pub fn flat_rom(elf: &[u8], rom_base: u64, flash_size: usize) -> Result<Vec<u8>>
 }
 
 /// Host triple, for finding llvm-tools.
-fn host_triple() -> Result<String> {
+pub fn host_triple() -> Result<String> {
     let out = Command::new("rustc").current_dir(root()).arg("-vV").output()?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()

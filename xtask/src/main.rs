@@ -11,6 +11,7 @@ mod linux;
 mod qemu;
 mod qmp;
 mod test;
+mod toolchain;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,6 +85,11 @@ fn parse(args: &[String]) -> Result<Options> {
 fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else { fail!("{USAGE}") };
+    // Everything that compiles needs the components rust-toolchain.toml
+    // names; add the missing ones before the first build starts.
+    if matches!(cmd.as_str(), "build" | "run" | "test" | "check" | "bench") {
+        toolchain::ensure()?;
+    }
     match cmd.as_str() {
         "build" => {
             let o = parse(rest)?;
