@@ -1,7 +1,7 @@
 //! Handoff to a stock Loongson-3 Linux through LEFI.
 //!
 //! The kernel is already validated and copied (`loader`). This module
-//! places the initrd, builds the LEFI tables and argv with `tianshan-lefi`
+//! places the initrd (`tianshan_lefi::initrd` says where and why), builds the LEFI tables and argv with `tianshan-lefi`
 //! in the handoff area (which the LEFI memory map keeps out of Linux's RAM,
 //! together with the firmware's own RAM), and enters Linux on the core the
 //! boot-core plan names (`shared/specs/lefi-boot-protocol.md` §12–§13): on
@@ -12,35 +12,39 @@ use crate::board::Board;
 use crate::loader::BootError;
 use crate::platform::Platform;
 use crate::timing::Timeline;
-use tianshan_bootinfo::Phase;
+use tianshan_bootinfo::{MemoryKind, Phase};
 use tianshan_drivers::println;
 use tianshan_elf::LoadPlan;
 use tianshan_lefi::addr::PhysRange;
 use tianshan_lefi::smp::{BootCorePlan, CoreWiring};
-use tianshan_lefi::{BoardStrings, CpuConfig, FirmwareEntryPoints, INITRD_ALIGN, Initrd, LefiParams, RamLayout};
+use tianshan_lefi::{BoardStrings, CpuConfig, FirmwareEntryPoints, Initrd, LefiParams, RamLayout};
 
-/// Lowest place for the initrd, as QEMU's own boot uses (§4.2).
-const INITRD_MIN_PA: u64 = 0x0400_0000;
 /// Bytes for the released core's entry block {a0, a2, a3, entry}.
 const ENTRY_BLOCK: u64 = 32;
 /// How long to wait for the boot core to report parked: 1 s of Count.
 const PARK_WAIT_SECONDS: u64 = 1;
 
-/// Places `initrd` after the kernel; returns where.
+/// Copies `bytes` to where [`tianshan_lefi::initrd::initrd_site`] puts the
+/// initrd (the bottom of RAM above 512 MiB, out of reach of the kernel's
+/// decompressor and KASLR); returns where.
 fn place_initrd<B: Board>(board: &B, plan: &LoadPlan, bytes: &[u8]) -> Result<Initrd, BootError> {
     if bytes.is_empty() {
         return Err(BootError::InitrdEmpty);
     }
+    let free = plan
+        .memory_map
+        .regions()
+        .iter()
+        .filter(|r| r.kind == MemoryKind::Usable)
+        .map(|r| PhysRange::new(r.base, r.base + r.size));
     let (_, kernel_end) = plan.phys_span();
-    let pa = kernel_end.next_multiple_of(INITRD_ALIGN).max(INITRD_MIN_PA);
     let size = bytes.len() as u64;
-    if !plan.memory_map.is_free(pa, size) {
-        return Err(BootError::InitrdNoRoom { size, at: pa });
-    }
+    let pa = tianshan_lefi::initrd::initrd_site(free, size, kernel_end).ok_or(BootError::InitrdNoRoom { size })?;
     let va = board.phys_to_virt(pa);
-    // SAFETY: `[pa, pa + size)` is free usable RAM in the load plan's map
-    // (after the kernel, outside the firmware and handoff areas) and the
-    // cached window maps it; nothing else refers to it.
+    // SAFETY: `initrd_site` chose `[pa, pa + size)` inside one usable
+    // region of the load plan's map (so outside the kernel, the firmware,
+    // the handoff area and the scratch region the bytes come from), and
+    // the cached window maps it; nothing else refers to it.
     unsafe { core::slice::from_raw_parts_mut(va as *mut u8, bytes.len()) }.copy_from_slice(bytes);
     Ok(Initrd { pa, size })
 }

@@ -44,8 +44,8 @@ pub enum BootError {
     UnsupportedProtocol(u32),
     /// The initrd file is empty.
     InitrdEmpty,
-    /// The initrd does not fit in free RAM after the kernel.
-    InitrdNoRoom { size: u64, at: u64 },
+    /// No free RAM range can hold the initrd.
+    InitrdNoRoom { size: u64 },
     /// The LEFI tables could not be built.
     Lefi(tianshan_lefi::LefiError),
     /// The core Linux must start on never parked.
@@ -78,8 +78,8 @@ impl fmt::Display for BootError {
                 write!(f, "the kernel wants Tianshan boot protocol {v}; this firmware speaks version 1")
             }
             BootError::InitrdEmpty => write!(f, "initrd is empty"),
-            BootError::InitrdNoRoom { size, at } => {
-                write!(f, "initrd of {size} bytes does not fit in free RAM at {at:#x}")
+            BootError::InitrdNoRoom { size } => {
+                write!(f, "initrd of {size} bytes fits in no free RAM range")
             }
             BootError::Lefi(e) => write!(f, "Linux handoff: {e}"),
             BootError::CoreNotParked { ebase } => {

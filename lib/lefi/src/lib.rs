@@ -36,6 +36,7 @@ pub mod abi;
 pub mod addr;
 mod cmdline;
 mod error;
+pub mod initrd;
 pub mod memory;
 pub mod smp;
 
