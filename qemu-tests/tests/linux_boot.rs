@@ -1,13 +1,15 @@
 //! Stock Loongson-3 Linux booted by the firmware through LEFI.
 //!
-//! From fw_cfg and from a BLS entry on a virtio-blk disk, at 1 GiB and
-//! 3 GiB, under `-smp 3`; and the bad initrds and command lines the
-//! firmware must refuse with a message of its own instead of handing Linux
-//! something it would crash on.
+//! Both of Debian's Loongson-3 kernels (the release's 6.1 and the
+//! backports' 6.12, which relocates itself at random) with an initramfs
+//! from fw_cfg at every memory size from 512 MiB to 4 GiB; from a BLS entry
+//! on a virtio-blk disk; under `-smp 3`; and the bad initrds and command
+//! lines the firmware must refuse with a message of its own instead of
+//! handing Linux something it would crash on.
 //!
-//! The kernel and initramfs are `cargo xtask fetch-linux`'s fixture, found
-//! through `TIANSHAN_LINUX` (a directory with `vmlinuz` and
-//! `initramfs.cpio.gz`), which `cargo xtask test` sets when the fixture
+//! The kernels and initramfs are `cargo xtask fetch-linux`'s fixture, found
+//! through `TIANSHAN_LINUX` (a directory with `vmlinuz`,
+//! `vmlinuz-backports` and `initramfs.cpio.gz`), which `cargo xtask test` sets when the fixture
 //! exists; without it, it runs these tests not at all (`--skip linux_`),
 //! so every test here is named `linux_*`. The initramfs's `/init` prints
 //! [`INIT_MARKER`], `cpus: N`, the `MemTotal` line of `/proc/meminfo` and
@@ -49,10 +51,20 @@ const FWCFG_CMDLINE: &str = "opt/tianshan/cmdline";
 /// the command line, with its terminating NUL, must fit in this.
 const COMMAND_LINE_SIZE: usize = 4096;
 
-/// The fetched kernel and initramfs.
+/// The fetched kernels and initramfs.
 struct Fixture {
+    /// The release's kernel (6.1 on bookworm).
     vmlinuz: PathBuf,
+    /// The backports' kernel (6.12 on bookworm), with KASLR.
+    vmlinuz_backports: PathBuf,
     initramfs: PathBuf,
+}
+
+/// Which of the fixture's kernels a test boots.
+#[derive(Clone, Copy)]
+enum Kernel {
+    Release,
+    Backports,
 }
 
 /// `TIANSHAN_LINUX`'s kernel and initramfs; panics (this is a test) with
@@ -64,8 +76,12 @@ fn fixture() -> Fixture {
              (or set it to a directory holding vmlinuz and initramfs.cpio.gz)"
         );
     };
-    let f = Fixture { vmlinuz: dir.join("vmlinuz"), initramfs: dir.join("initramfs.cpio.gz") };
-    for file in [&f.vmlinuz, &f.initramfs] {
+    let f = Fixture {
+        vmlinuz: dir.join("vmlinuz"),
+        vmlinuz_backports: dir.join("vmlinuz-backports"),
+        initramfs: dir.join("initramfs.cpio.gz"),
+    };
+    for file in [&f.vmlinuz, &f.vmlinuz_backports, &f.initramfs] {
         assert!(file.is_file(), "TIANSHAN_LINUX: {} is missing; run `cargo xtask fetch-linux`", file.display());
     }
     f
@@ -75,22 +91,37 @@ fn read(path: &PathBuf) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The ROM with `config` as its configuration and the fixture's kernel in
-/// fw_cfg, with `initrd` as `opt/tianshan/initrd` and `cmdline` as
-/// `opt/tianshan/cmdline`.
+/// The ROM with `config` as its configuration and the fixture's release
+/// kernel in fw_cfg, with `initrd` as `opt/tianshan/initrd` and `cmdline`
+/// as `opt/tianshan/cmdline`.
 fn fwcfg_linux(test: &str, config: &str, initrd: PathBuf, cmdline: &str) -> MachineConfig {
+    fwcfg_kernel(test, Kernel::Release, config, initrd, cmdline)
+}
+
+/// [`fwcfg_linux`] with the fixture's `kernel`.
+fn fwcfg_kernel(test: &str, kernel: Kernel, config: &str, initrd: PathBuf, cmdline: &str) -> MachineConfig {
     let f = fixture();
     let mut cfg = MachineConfig::rom(image_dir().join("firmware.rom"));
     cfg.config_file(scratch_file(test, "config", config.as_bytes()));
-    cfg.fw_cfg_files.push((FWCFG_KERNEL.into(), f.vmlinuz));
+    let vmlinuz = match kernel {
+        Kernel::Release => f.vmlinuz,
+        Kernel::Backports => f.vmlinuz_backports,
+    };
+    cfg.fw_cfg_files.push((FWCFG_KERNEL.into(), vmlinuz));
     cfg.fw_cfg_files.push((FWCFG_INITRD.into(), initrd));
     cfg.fw_cfg_strings.push((FWCFG_CMDLINE.into(), cmdline.into()));
     cfg
 }
 
-/// The fixture from fw_cfg with [`OPTIONS`], `bootorder = fwcfg`.
+/// The fixture's release kernel from fw_cfg with [`OPTIONS`], `bootorder = fwcfg`.
 fn fwcfg_boot(test: &str, memory: &str, cpus: u32) -> MachineConfig {
-    let mut cfg = fwcfg_linux(test, "bootdelay = 0\nbootorder = fwcfg\n", fixture().initramfs, OPTIONS);
+    fwcfg_boot_kernel(test, Kernel::Release, memory, cpus)
+}
+
+/// [`fwcfg_boot`] with the fixture's `kernel`.
+fn fwcfg_boot_kernel(test: &str, kernel: Kernel, memory: &str, cpus: u32) -> MachineConfig {
+    let config = "bootdelay = 0\nbootorder = fwcfg\n";
+    let mut cfg = fwcfg_kernel(test, kernel, config, fixture().initramfs, OPTIONS);
     cfg.memory = memory.into();
     cfg.cpus = cpus;
     cfg
@@ -198,23 +229,66 @@ fn assert_options(report: &InitReport, options: &str) {
     assert!(report.cmdline.contains(options), "/proc/cmdline {:?} lacks our options {options:?}", report.cmdline);
 }
 
-#[test]
-fn linux_fwcfg_boots_at_1g() {
-    let mut m = Machine::start(&fwcfg_boot("linux_fwcfg_boots_at_1g", "1G", 1));
-    expect_linux_init(&mut m);
+/// The first physical address a CKSEG0 kernel does not reach before it
+/// reserves its initrd (tianshan_lefi::initrd): the firmware must place the
+/// initrd at or above it.
+const KERNEL_REACH_END: u64 = 512 << 20;
+/// Linux's line naming where it found the initrd (arch/mips/kernel/setup.c).
+const LINUX_INITRD_LINE: &str = "Initial ramdisk at: ";
+/// Linux's complaint when the initrd it was given is not an archive
+/// (init/initramfs.c): something wrote over it.
+const INITRAMFS_CORRUPT: &str = "Initramfs unpacking failed";
+
+/// Boots `kernel` with the fixture's initramfs from fw_cfg at `mib` MiB and
+/// checks that the firmware placed the initrd out of the kernel's reach,
+/// that Linux found it there intact and reached `/init`, and that it was
+/// given its memory.
+fn boot_with_initramfs(test: &str, kernel: Kernel, mib: u64) {
+    let mut m = Machine::start(&fwcfg_boot_kernel(test, kernel, &format!("{mib}M"), 1));
+    let handoff = m.expect_line_within("handoff: Linux via LEFI", LINUX_DEADLINE);
+    let at = handoff
+        .split("initrd at ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|hex| u64::from_str_radix(hex.trim_start_matches("0x"), 16).ok())
+        .unwrap_or_else(|| panic!("the handoff line names no initrd address: {handoff:?}"));
+    assert!(
+        at >= KERNEL_REACH_END,
+        "initrd placed at {at:#x}, within the kernel's reach (below {KERNEL_REACH_END:#x})"
+    );
+    m.expect_within(LINUX_BANNER, LINUX_DEADLINE);
+    let found = m.expect_line_within(LINUX_INITRD_LINE, LINUX_DEADLINE);
+    assert!(found.contains(&format!("{at:x}")), "Linux found the initrd at {found:?}, the firmware put it at {at:#x}");
+    let got = m.expect_any_within(&[INIT_MARKER, INITRAMFS_CORRUPT], LINUX_DEADLINE);
+    assert!(got == 0, "Linux found the initrd overwritten: {}", m.transcript());
     let report = init_report_and_power_off(&mut m);
     assert_eq!(report.cpus, 1);
-    assert_mem_total(&report, 1024);
+    assert_mem_total(&report, mib);
     assert_options(&report, OPTIONS);
 }
 
-#[test]
-fn linux_fwcfg_boots_at_3g() {
-    let mut m = Machine::start(&fwcfg_boot("linux_fwcfg_boots_at_3g", "3G", 1));
-    expect_linux_init(&mut m);
-    let report = init_report_and_power_off(&mut m);
-    assert_mem_total(&report, 3072);
-    assert_options(&report, OPTIONS);
+/// One test per kernel and memory size, so they run side by side and each
+/// failure names its case.
+macro_rules! initramfs_matrix {
+    ($($name:ident: $kernel:ident at $mib:literal;)*) => {$(
+        #[test]
+        fn $name() {
+            boot_with_initramfs(stringify!($name), Kernel::$kernel, $mib);
+        }
+    )*};
+}
+
+initramfs_matrix! {
+    linux_6_1_initramfs_at_512m: Release at 512;
+    linux_6_1_initramfs_at_1g: Release at 1024;
+    linux_6_1_initramfs_at_2g: Release at 2048;
+    linux_6_1_initramfs_at_3g: Release at 3072;
+    linux_6_1_initramfs_at_4g: Release at 4096;
+    linux_6_12_initramfs_at_512m: Backports at 512;
+    linux_6_12_initramfs_at_1g: Backports at 1024;
+    linux_6_12_initramfs_at_2g: Backports at 2048;
+    linux_6_12_initramfs_at_3g: Backports at 3072;
+    linux_6_12_initramfs_at_4g: Backports at 4096;
 }
 
 /// Under `-smp 3` QEMU 10.0 wires the cores so that Linux can run only

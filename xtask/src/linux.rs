@@ -9,10 +9,16 @@
 //! [`INIT_MARKER`], the CPU count, `MemTotal` and the command line, then
 //! powers off.
 //!
-//! Versions come from the release suites (`<codename>`, `-updates`,
-//! `-security`), never from backports. Everything lives in `target/linux/`;
-//! a run that finds both `.deb` files in `target/linux/debs/` downloads
-//! nothing (delete that folder to fetch the current packages again). The
+//! Two kernels: the release's (`<codename>`, `-updates`, `-security`; 6.1
+//! on bookworm) as `vmlinuz`, and the newer one Debian offers the release
+//! in `<codename>-backports` (6.12 on bookworm) as `vmlinuz-backports`;
+//! users run both, and they differ where it matters to a firmware (6.12
+//! relocates itself at random, KASLR). Busybox comes from the release.
+//! When apt knows no backports suite, one is derived from the machine's own
+//! Debian source, as `install-qemu` does. Everything lives in
+//! `target/linux/`; a run that finds the `.deb` files in
+//! `target/linux/debs/` and `target/linux/debs-backports/` downloads
+//! nothing (delete a folder to fetch its current packages again). The
 //! initramfs is rebuilt on every run: it is cheap and follows this file.
 
 use crate::build::{echo, run_echoed};
@@ -39,6 +45,7 @@ const ARCH_SOURCES: &str = "/etc/apt/sources.list.d/tianshan-mips64el.sources";
 
 /// File names of the fixture in `target/linux/`.
 const VMLINUZ: &str = "vmlinuz";
+const VMLINUZ_BACKPORTS: &str = "vmlinuz-backports";
 const INITRAMFS: &str = "initramfs.cpio.gz";
 
 /// The line `/init` prints first: the kernel reached userspace.
@@ -67,6 +74,7 @@ echo TIANSHAN-INIT-POWEROFF-FAILED
 /// What `fetch-linux` produced.
 pub struct Fixture {
     pub vmlinuz: PathBuf,
+    pub vmlinuz_backports: PathBuf,
     pub initramfs: PathBuf,
     pub busybox: PathBuf,
     /// The downloaded packages as (name, version).
@@ -93,11 +101,30 @@ fn is_kernel_package(name: &str) -> bool {
         && name.strip_prefix(KERNEL_PACKAGE_PREFIX).and_then(|n| n.strip_suffix(KERNEL_PACKAGE_SUFFIX)).is_some()
 }
 
-/// The newest version of a package in the release suites (`<codename>`,
-/// `<codename>-updates`, `<codename>-security`), from `apt-cache madison`
-/// output (newest first); backports and other releases are skipped.
-pub fn release_version(madison: &str, codename: &str) -> Option<String> {
-    let release_suites = [codename.to_string(), format!("{codename}-updates"), format!("{codename}-security")];
+/// Which suites of a release a package version may come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Suites {
+    /// `<codename>`, `<codename>-updates`, `<codename>-security`.
+    Release,
+    /// `<codename>-backports`.
+    Backports,
+}
+
+impl Suites {
+    fn names(self, codename: &str) -> Vec<String> {
+        match self {
+            Suites::Release => {
+                vec![codename.to_string(), format!("{codename}-updates"), format!("{codename}-security")]
+            }
+            Suites::Backports => vec![format!("{codename}-backports")],
+        }
+    }
+}
+
+/// The newest version of a package in `suites` of `codename`, from
+/// `apt-cache madison` output (newest first); source entries are skipped.
+pub fn suite_version(madison: &str, codename: &str, suites: Suites) -> Option<String> {
+    let release_suites = suites.names(codename);
     madison.lines().find_map(|line| {
         let mut cols = line.split('|').map(str::trim);
         let (_, version, source) = (cols.next()?, cols.next()?, cols.next()?);
@@ -211,8 +238,13 @@ fn foreign_architectures() -> Result<Vec<String>> {
 
 /// The release version of `package` for `ARCH`, if apt knows one.
 fn candidate(package: &str, codename: &str) -> Result<Option<String>> {
+    candidate_in(package, codename, Suites::Release)
+}
+
+/// The version of `package` for `ARCH` in `suites`, if apt knows one.
+fn candidate_in(package: &str, codename: &str, suites: Suites) -> Result<Option<String>> {
     let madison = output(Command::new("apt-cache").args(["madison", &format!("{package}:{ARCH}")]))?;
-    Ok(release_version(&madison, codename))
+    Ok(suite_version(&madison, codename, suites))
 }
 
 fn apt_update() -> Result<()> {
@@ -285,27 +317,65 @@ fn prepare_apt(codename: &str) -> Result<String> {
     )))
 }
 
-/// Downloads the kernel and busybox packages into `debs`, replacing what
-/// was there.
-fn download(debs: &Path) -> Result<()> {
-    let codename = os_release("VERSION_CODENAME")
-        .ok_or(crate::Error("/etc/os-release has no VERSION_CODENAME: which Debian release is this?".into()))?;
-    let meta_version = prepare_apt(&codename)?;
+fn codename() -> Result<String> {
+    os_release("VERSION_CODENAME")
+        .ok_or(crate::Error("/etc/os-release has no VERSION_CODENAME: which Debian release is this?".into()))
+}
+
+/// The kernel image package the meta-package's `meta_version` depends on.
+fn kernel_package(meta_version: &str) -> Result<String> {
     let meta = output(Command::new("apt-cache").args([
         "show",
         "--no-all-versions",
         &format!("{KERNEL_META_PACKAGE}:{ARCH}={meta_version}"),
     ]))?;
     let depends = meta.lines().find_map(|l| field(l, "Depends")).unwrap_or("");
-    let kernel = kernel_package_from_depends(depends).ok_or(crate::Error(format!(
+    kernel_package_from_depends(depends).ok_or(crate::Error(format!(
         "{KERNEL_META_PACKAGE} {meta_version} depends on no {KERNEL_PACKAGE_PREFIX}*{KERNEL_PACKAGE_SUFFIX} (Depends: {depends})"
-    )))?;
+    )))
+}
+
+/// Downloads the release's kernel and busybox packages into `debs`,
+/// replacing what was there.
+fn download(debs: &Path) -> Result<()> {
+    let codename = codename()?;
+    let meta_version = prepare_apt(&codename)?;
+    let kernel = kernel_package(&meta_version)?;
     let mut wanted = Vec::new();
     for package in [kernel.as_str(), BUSYBOX_PACKAGE] {
         let version = candidate(package, &codename)?
             .ok_or(crate::Error(format!("apt knows no {package}:{ARCH} in {codename}")))?;
         wanted.push(format!("{package}:{ARCH}={version}"));
     }
+    download_into(debs, &wanted)
+}
+
+/// Downloads the kernel of `<codename>-backports` into `debs`, replacing
+/// what was there; adds the backports source first when apt has none.
+fn download_backports(debs: &Path) -> Result<()> {
+    let codename = codename()?;
+    if is_root() {
+        crate::qemu::ensure_backports_source(&codename)?;
+    }
+    prepare_apt(&codename)?;
+    let meta_version =
+        candidate_in(KERNEL_META_PACKAGE, &codename, Suites::Backports)?.ok_or(crate::Error(format!(
+            "apt knows no {KERNEL_META_PACKAGE}:{ARCH} in {codename}-backports{}",
+            if is_root() {
+                ""
+            } else {
+                " (adding that suite to apt's sources takes root: run fetch-linux as root once)"
+            }
+        )))?;
+    let kernel = kernel_package(&meta_version)?;
+    let version = candidate_in(&kernel, &codename, Suites::Backports)?
+        .ok_or(crate::Error(format!("apt knows no {kernel}:{ARCH} in {codename}-backports")))?;
+    download_into(debs, &[format!("{kernel}:{ARCH}={version}")])
+}
+
+/// `apt-get download`s `wanted` (`name:arch=version`) into `debs`,
+/// replacing what was there.
+fn download_into(debs: &Path, wanted: &[String]) -> Result<()> {
     // Download into a fresh folder and move the files over only when apt
     // succeeded, so a failed run never leaves a partial cache.
     let staging = debs.with_file_name("download");
@@ -319,7 +389,7 @@ fn download(debs: &Path) -> Result<()> {
         // write here, and warn before falling back to root anyway.
         cmd.args(["-o", "APT::Sandbox::User=root"]);
     }
-    cmd.arg("download").args(&wanted).current_dir(&staging);
+    cmd.arg("download").args(wanted).current_dir(&staging);
     run_echoed(&mut cmd).map_err(|crate::Error(e)| {
         crate::Error(format!("{e}\n(if apt could not find a file, its lists are old: run `apt-get update` as root)"))
     })?;
@@ -329,6 +399,14 @@ fn download(debs: &Path) -> Result<()> {
     std::fs::rename(&staging, debs)
         .map_err(|e| crate::Error(format!("moving {} to {}: {e}", staging.display(), debs.display())))?;
     Ok(())
+}
+
+/// The cached kernel package in `debs` as (path, name, version).
+fn cached_kernel(debs: &Path) -> Option<CachedDeb> {
+    std::fs::read_dir(debs).ok()?.filter_map(|e| e.ok()).find_map(|entry| {
+        let (name, version, arch) = parse_deb_file_name(&entry.file_name().to_string_lossy())?;
+        (arch == ARCH && is_kernel_package(&name)).then(|| (entry.path(), name, version))
+    })
 }
 
 /// The cached kernel and busybox packages: (kernel, busybox), each as
@@ -367,6 +445,17 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
     std::fs::copy(from, to)
         .map_err(|e| crate::Error(format!("copying {} to {}: {e}", from.display(), to.display())))?;
     Ok(())
+}
+
+/// `/boot/vmlinuz-*` in the extracted kernel package `deb`.
+fn boot_image(tree: &Path, deb: &Path) -> Result<PathBuf> {
+    let boot = tree.join("boot");
+    std::fs::read_dir(&boot)
+        .map_err(|e| crate::Error(format!("{}: no /boot in it ({e})", deb.display())))?
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_name().to_string_lossy().starts_with("vmlinuz-"))
+        .map(|e| e.path())
+        .ok_or(crate::Error(format!("{}: no /boot/vmlinuz-* in it", deb.display())))
 }
 
 /// One line on what a kernel file is: ELF class, byte order, machine, entry
@@ -409,13 +498,15 @@ fn dir() -> PathBuf {
     root().join("target/linux")
 }
 
-/// The kernel and initramfs `fetch` wrote, if both are there.
+/// The release kernel and initramfs `fetch` wrote, if they and the
+/// backports kernel are there.
 pub fn fetched() -> Option<(PathBuf, PathBuf)> {
     let (vmlinuz, initramfs) = (dir().join(VMLINUZ), dir().join(INITRAMFS));
-    (vmlinuz.is_file() && initramfs.is_file()).then_some((vmlinuz, initramfs))
+    let all = [&vmlinuz, &initramfs, &dir().join(VMLINUZ_BACKPORTS)].iter().all(|p| p.is_file());
+    all.then_some((vmlinuz, initramfs))
 }
 
-/// The folder holding `fetch`'s kernel and initramfs, if both are there.
+/// The folder holding `fetch`'s kernels and initramfs, if all are there.
 pub fn fixture_dir() -> Option<PathBuf> {
     fetched().map(|_| dir())
 }
@@ -437,18 +528,25 @@ pub fn fetch() -> Result<Fixture> {
     let busybox = dir.join("busybox");
     let scratch = dir.join("extract");
     if downloaded || !vmlinuz.is_file() {
-        with_extracted(&kernel_deb.0, &scratch, |tree| {
-            let boot = tree.join("boot");
-            let image = std::fs::read_dir(&boot)
-                .map_err(|e| crate::Error(format!("{}: no /boot in it ({e})", kernel_deb.0.display())))?
-                .filter_map(|e| e.ok())
-                .find(|e| e.file_name().to_string_lossy().starts_with("vmlinuz-"))
-                .ok_or(crate::Error(format!("{}: no /boot/vmlinuz-* in it", kernel_deb.0.display())))?;
-            copy(&image.path(), &vmlinuz)
-        })?;
+        with_extracted(&kernel_deb.0, &scratch, |tree| copy(&boot_image(tree, &kernel_deb.0)?, &vmlinuz))?;
     }
     if downloaded || !busybox.is_file() {
         with_extracted(&busybox_deb.0, &scratch, |tree| copy(&tree.join("bin/busybox"), &busybox))?;
+    }
+
+    let debs_backports = dir.join("debs-backports");
+    let downloaded_backports = cached_kernel(&debs_backports).is_none();
+    if downloaded_backports {
+        download_backports(&debs_backports)?;
+    }
+    let Some(backports_deb) = cached_kernel(&debs_backports) else {
+        fail!("apt-get download finished but {} lacks the {ARCH} kernel .deb", debs_backports.display());
+    };
+    let vmlinuz_backports = dir.join(VMLINUZ_BACKPORTS);
+    if downloaded_backports || !vmlinuz_backports.is_file() {
+        with_extracted(&backports_deb.0, &scratch, |tree| {
+            copy(&boot_image(tree, &backports_deb.0)?, &vmlinuz_backports)
+        })?;
     }
 
     let busybox_bytes = std::fs::read(&busybox).map_err(|e| crate::Error(format!("{}: {e}", busybox.display())))?;
@@ -457,10 +555,15 @@ pub fn fetch() -> Result<Fixture> {
     std::fs::write(&initramfs, compressed).map_err(|e| crate::Error(format!("{}: {e}", initramfs.display())))?;
     Ok(Fixture {
         vmlinuz,
+        vmlinuz_backports,
         initramfs,
         busybox,
-        packages: vec![(kernel_deb.1, kernel_deb.2), (busybox_deb.1, busybox_deb.2)],
-        downloaded,
+        packages: vec![
+            (kernel_deb.1, kernel_deb.2),
+            (backports_deb.1, backports_deb.2),
+            (busybox_deb.1, busybox_deb.2),
+        ],
+        downloaded: downloaded || downloaded_backports,
     })
 }
 
@@ -476,8 +579,10 @@ impl Fixture {
             if self.downloaded { "downloaded now" } else { "cached, nothing downloaded" },
             packages.join(", ")
         );
-        let kernel = std::fs::read(&self.vmlinuz).map(|b| describe_kernel(&b)).unwrap_or_else(|e| e.to_string());
-        println!("  {:<30} {:>9}  {} bytes, {kernel}", rel(&self.vmlinuz), mib(&self.vmlinuz), size(&self.vmlinuz));
+        for vmlinuz in [&self.vmlinuz, &self.vmlinuz_backports] {
+            let kernel = std::fs::read(vmlinuz).map(|b| describe_kernel(&b)).unwrap_or_else(|e| e.to_string());
+            println!("  {:<30} {:>9}  {} bytes, {kernel}", rel(vmlinuz), mib(vmlinuz), size(vmlinuz));
+        }
         println!(
             "  {:<30} {:>9}  gzip newc cpio: /init prints {INIT_MARKER}, CPUs, MemTotal, cmdline, then powers off",
             rel(&self.initramfs),
@@ -523,12 +628,25 @@ linux-image-loongson-3:mips64el |  6.1.170-1 | http://mirror.example/debian book
 
     #[test]
     fn release_version_skips_backports_and_sources() {
-        assert_eq!(release_version(MADISON, "bookworm").as_deref(), Some("6.1.176-1"));
-        assert_eq!(release_version(MADISON, "trixie"), None);
-        assert_eq!(release_version("", "bookworm"), None);
+        assert_eq!(suite_version(MADISON, "bookworm", Suites::Release).as_deref(), Some("6.1.176-1"));
+        assert_eq!(suite_version(MADISON, "trixie", Suites::Release), None);
+        assert_eq!(suite_version("", "bookworm", Suites::Release), None);
         let security =
             "p:mips64el | 6.1.180-1 | http://mirror.example/debian-security bookworm-security/main mips64el Packages\n";
-        assert_eq!(release_version(&format!("{security}{MADISON}"), "bookworm").as_deref(), Some("6.1.180-1"));
+        assert_eq!(
+            suite_version(&format!("{security}{MADISON}"), "bookworm", Suites::Release).as_deref(),
+            Some("6.1.180-1")
+        );
+    }
+
+    #[test]
+    fn backports_version_takes_only_the_backports_suite() {
+        assert_eq!(suite_version(MADISON, "bookworm", Suites::Backports).as_deref(), Some("6.12.95-1~bpo12+1"));
+        assert_eq!(suite_version(MADISON, "trixie", Suites::Backports), None);
+        // A release-only listing has no backports version.
+        let release_only: String =
+            MADISON.lines().filter(|l| !l.contains("backports")).map(|l| format!("{l}\n")).collect();
+        assert_eq!(suite_version(&release_only, "bookworm", Suites::Backports), None);
     }
 
     #[test]

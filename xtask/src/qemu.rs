@@ -65,6 +65,24 @@ fn backports_configured(codename: &str) -> bool {
     })
 }
 
+/// Makes apt know `<codename>-backports`: when no source names it, writes
+/// [`BACKPORTS_SOURCES`], derived from the machine's own Debian source
+/// (root only). Returns true if it wrote the file (apt's lists then need
+/// an update).
+pub fn ensure_backports_source(codename: &str) -> Result<bool> {
+    if backports_configured(codename) {
+        return Ok(false);
+    }
+    let sources = std::fs::read_to_string(DEBIAN_SOURCES)
+        .map_err(|e| crate::Error(format!("cannot read {DEBIAN_SOURCES} to derive {codename}-backports: {e}")))?;
+    let stanza = derive_backports_stanza(&sources, codename)
+        .ok_or(crate::Error(format!("{DEBIAN_SOURCES} has no stanza for {codename} to derive backports from")))?;
+    eprintln!("xtask: writing {BACKPORTS_SOURCES} (derived from {DEBIAN_SOURCES})");
+    std::fs::write(BACKPORTS_SOURCES, stanza)
+        .map_err(|e| crate::Error(format!("{BACKPORTS_SOURCES}: {e} (adding a source takes root)")))?;
+    Ok(true)
+}
+
 /// The QEMU binary for `board`, installing its Debian package if needed
 /// (and possible).
 pub fn ensure_installed(board: &Board) -> Result<PathBuf> {
@@ -87,15 +105,8 @@ pub fn ensure_installed(board: &Board) -> Result<PathBuf> {
         );
     }
     eprintln!("xtask: {} is missing; installing Debian's {package}", board.qemu.binary);
-    if let (Some(c), true) = (&codename, backports)
-        && !backports_configured(c)
-    {
-        let sources = std::fs::read_to_string(DEBIAN_SOURCES)
-            .map_err(|e| crate::Error(format!("cannot read {DEBIAN_SOURCES} to derive {c}-backports: {e}")))?;
-        let stanza = derive_backports_stanza(&sources, c)
-            .ok_or(crate::Error(format!("{DEBIAN_SOURCES} has no stanza for {c} to derive backports from")))?;
-        eprintln!("xtask: writing {BACKPORTS_SOURCES} (derived from {DEBIAN_SOURCES})");
-        std::fs::write(BACKPORTS_SOURCES, stanza)?;
+    if let (Some(c), true) = (&codename, backports) {
+        ensure_backports_source(c)?;
     }
     run_echoed(Command::new("apt-get").args(["update", "-q"]))?;
     let mut install = Command::new("apt-get");

@@ -384,7 +384,7 @@ fn write_memory_map(out: &mut Out<'_>, ram: &RamLayout<'_>) {
     let at = placement::MEMMAP;
     out.u32(at + memmap::MEM_FREQ, memmap::MEM_FREQ_VALUE);
     let mut n = 0usize;
-    ram.for_each_usable(|entry| {
+    ram.for_each_usable(&mut |entry| {
         let e = at + memmap::MAP + n * memmap::ENTRY_SIZE;
         let node = entry.range.start >> memmap::NODE_SHIFT;
         let in_node = entry.range.start & ((1 << memmap::NODE_SHIFT) - 1);
