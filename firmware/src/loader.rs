@@ -24,7 +24,7 @@ pub enum BootError {
     NothingOnDisks { disks: usize },
     /// The machine-description device failed.
     Platform(PlatformError),
-    /// The file is larger than the scratch RAM.
+    /// The file (kernel or initrd) is larger than the scratch RAM left.
     TooLarge { size: usize, room: usize },
     /// fw_cfg delivered fewer bytes than the file's size.
     ShortRead { read: usize, size: usize },
@@ -63,7 +63,7 @@ impl fmt::Display for BootError {
             }
             BootError::Platform(e) => write!(f, "{e}"),
             BootError::TooLarge { size, room } => {
-                write!(f, "kernel file of {size} bytes does not fit the {room}-byte load area")
+                write!(f, "file of {size} bytes does not fit the {room}-byte load area")
             }
             BootError::ShortRead { read, size } => write!(f, "read {read} of {size} bytes"),
             BootError::Gzip(e) => write!(f, "{e}"),

@@ -307,14 +307,6 @@ impl MemoryMap {
         Some((base, end - base))
     }
 
-    /// The regions a next stage must leave alone though nothing else tells
-    /// it of them: all but the usable ones and the kernel's own pages
-    /// (which a kernel knows and keeps by itself). For Linux these are cut
-    /// out of the LEFI memory map.
-    pub fn withheld(&self) -> impl Iterator<Item = &MemoryRegion> {
-        self.regions().iter().filter(|r| !matches!(r.kind, MemoryKind::Usable | MemoryKind::Kernel))
-    }
-
     /// True when `[base, base + size)` lies entirely inside one usable region.
     pub fn is_free(&self, base: u64, size: u64) -> bool {
         match checked_end(base, size) {
@@ -521,9 +513,14 @@ mod tests {
             let top = map.regions().last().unwrap();
             assert_eq!((top.kind, top.base + top.size), (MemoryKind::Usable, 0x8000_0000 + mib * MIB));
             assert!(top.base < base);
-            // What Linux is told to stay out of: only the 16 MiB at 0x0F00_0000.
-            let withheld: Vec<_> = map.withheld().map(|r| (r.base, r.base + r.size)).collect();
-            assert_eq!(withheld, vec![(0x0F00_0000, 0x0FE0_0000), (0x0FE0_0000, 0x1000_0000)]);
+            // Withheld from the kernel: only the 16 MiB at 0x0F00_0000 (and its own pages).
+            let kept: Vec<_> = map
+                .regions()
+                .iter()
+                .filter(|r| !matches!(r.kind, MemoryKind::Usable | MemoryKind::Kernel))
+                .map(|r| (r.base, r.base + r.size))
+                .collect();
+            assert_eq!(kept, vec![(0x0F00_0000, 0x0FE0_0000), (0x0FE0_0000, 0x1000_0000)]);
         }
     }
 
