@@ -51,15 +51,14 @@ extern "C" fn shell_after_fault<B: Board + 'static>(board: u64) -> ! {
 /// The shell, with what the platform phase found and the scratch RAM taken
 /// anew from the code that failed.
 fn shell_after_failure<B: Board>(board: &'static B) -> ! {
-    let machine = crate::PLATFORM.get().map(|p| {
-        // SAFETY: the platform's scratch range is the RAM its `Scratch`
-        // owned. That owner and every view of it belong to the code that
-        // failed, which never resumes (`exception` abandons its stack, a
-        // panic never returns), so this is the only one used from now on.
-        let scratch = unsafe { Scratch::new(board.phys_to_virt(p.scratch.base), p.scratch.size as usize) };
-        (p, scratch)
-    });
-    shell::run(board, machine, &Timeline::start(board.counter()))
+    let timeline = Timeline::start(board.counter());
+    let Some(p) = crate::PLATFORM.get() else { shell::run(board, None, &timeline) };
+    // SAFETY: the platform's scratch range is the RAM its `Scratch` owned.
+    // That owner and every view of it belong to the code that failed,
+    // which never resumes (`exception` abandons its stack, a panic never
+    // returns), so this is the only one used from now on.
+    let scratch = unsafe { Scratch::new(board.phys_to_virt(p.scratch.base), p.scratch.size as usize) };
+    shell::run(board, Some((p, scratch)), &timeline)
 }
 
 /// A firmware panic is a firmware bug: say where, then let the user choose
