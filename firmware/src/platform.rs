@@ -63,7 +63,7 @@ pub struct Platform {
     /// The map kernels are loaded against: RAM with the firmware's, the
     /// handoff area's and the scratch region's ranges carved out. What the
     /// next stage is handed is this map after loading, with the scratch
-    /// region given back (`MemoryMap::handed_on`).
+    /// region given back (`MemoryMap::hand_on`).
     pub memory_map: MemoryMap,
     /// Where the scratch region is (the bytes are the `Scratch` that
     /// `init` returns with this).
@@ -123,9 +123,9 @@ pub unsafe fn init<B: Board>(board: &B) -> Result<(Platform, Scratch), PlatformE
     memory_map.carve(base, size, MemoryKind::Firmware)?;
     // SAFETY: the range is RAM just carved out of the loading map as
     // firmware memory, so the loader places no segment or file there; it
-    // was usable RAM, so not the firmware's own RAM or heap (carved first), the
-    // cached window maps all RAM, and this function runs once per boot
-    // (the caller's obligation), so no other `Scratch` covers it.
+    // was usable RAM, so it is not the firmware's own RAM or heap (carved
+    // first); the cached window maps all RAM; and this function runs once
+    // per boot (the caller's obligation), so no other `Scratch` covers it.
     let scratch = unsafe { Scratch::new(board.phys_to_virt(base), size as usize) };
     let smp = board.park_secondaries(info.cpu_count);
     let measured_counter_hz = calibrate(board);

@@ -6,18 +6,18 @@
 //! [`Scratch`] owns the region: it is neither `Copy` nor `Clone`, the
 //! platform phase makes the only one, and the boot manager lends it out
 //! mutably for one attempt at a time (after a fault, the shell takes the
-//! region anew from the code that failed, which never resumes). Every view of the bytes is borrowed
-//! from that one owner, so two live `&mut` views of the region cannot
-//! compile. The region is needed only while loading: the map handed to the
-//! next stage gives it back as usable RAM (`MemoryMap::handed_on`).
+//! region anew from the code that failed, which never resumes). Every view
+//! of the bytes is borrowed from that one owner, so two live `&mut` views
+//! of the region cannot compile. The region is needed only while loading: the map handed to the
+//! next stage gives it back as usable RAM (`MemoryMap::hand_on`).
 
 use crate::loader::BootError;
 
 /// Largest scratch region.
 pub const MAX_SCRATCH: u64 = 128 << 20;
 
-/// The scratch region of this boot, owned.
-#[derive(Debug)]
+/// The scratch region of this boot, owned. (No `Debug`: it would print
+/// up to 128 MiB.)
 pub struct Scratch {
     bytes: &'static mut [u8],
 }
