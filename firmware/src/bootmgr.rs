@@ -23,6 +23,7 @@
 use crate::board::Board;
 use crate::loader::{self, BootError, EMBEDDED_KERNEL};
 use crate::platform::Platform;
+use crate::scratch::{Scratch, split_file};
 use crate::timing::Timeline;
 use alloc::format;
 use alloc::string::String;
@@ -149,29 +150,35 @@ fn countdown<B: Board>(board: &B, platform: &Platform, seconds: u32) -> bool {
 }
 
 /// Tries every source in order. Returns only if nothing booted.
-pub fn autoboot<B: Board + 'static>(board: &B, platform: &Platform, timeline: &mut Timeline) -> Outcome {
+pub fn autoboot<B: Board + 'static>(
+    board: &B,
+    platform: &Platform,
+    scratch: &mut Scratch,
+    timeline: &mut Timeline,
+) -> Outcome {
     let cfg = settings();
     if cfg.boot_delay_seconds > 0 && countdown(board, platform, cfg.boot_delay_seconds) {
         return Outcome::Cancelled;
     }
     for &source in cfg.boot_order.as_slice() {
-        let err = boot_source(board, platform, source, timeline);
+        let err = boot_source(board, platform, scratch, source, timeline);
         println!("boot: {}: {err}", source.name());
     }
     Outcome::Exhausted
 }
 
-/// Boots from `source`. Returns only on failure.
+/// Boots from `source`, loading into `scratch`. Returns only on failure.
 pub fn boot_source<B: Board + 'static>(
     board: &B,
     platform: &Platform,
+    scratch: &mut Scratch,
     source: BootSource,
     timeline: &mut Timeline,
 ) -> BootError {
     match source {
-        BootSource::FwCfg => boot_fwcfg(board, platform, timeline),
-        BootSource::Rom => boot_rom(board, platform, timeline),
-        BootSource::Disk => crate::disk::boot::boot(board, platform, timeline),
+        BootSource::FwCfg => boot_fwcfg(board, platform, scratch, timeline),
+        BootSource::Rom => boot_rom(board, platform, scratch, timeline),
+        BootSource::Disk => crate::disk::boot::boot(board, platform, scratch, timeline),
     }
 }
 
@@ -207,7 +214,7 @@ pub fn entry_cmdline<B: Board>(board: &B, options: Option<&str>) -> Result<Strin
     })
 }
 
-fn boot_fwcfg<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline) -> BootError {
+fn boot_fwcfg<B: Board>(board: &B, platform: &Platform, scratch: &mut Scratch, timeline: &mut Timeline) -> BootError {
     let size = match board.fw_cfg_size(FWCFG_KERNEL) {
         Ok(Some(size)) => size as usize,
         Ok(None) => return BootError::NotPresent("no opt/tianshan/kernel in fw_cfg"),
@@ -217,12 +224,10 @@ fn boot_fwcfg<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline)
         Ok(c) => c,
         Err(e) => return e,
     };
-    let mut scratch = platform.scratch;
-    let buf = scratch.take();
-    if size > buf.len() {
-        return BootError::TooLarge { size, room: buf.len() };
-    }
-    let (file, rest) = buf.split_at_mut(size);
+    let (file, rest) = match split_file(scratch.bytes(), size) {
+        Ok(parts) => parts,
+        Err(e) => return e,
+    };
     // The choice is made; reading and checking the payload is the loader's.
     timeline.mark(Phase::BootManager, board.counter());
     match board.fw_cfg_read(FWCFG_KERNEL, file) {
@@ -236,10 +241,10 @@ fn boot_fwcfg<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline)
         Ok(None) => (None, rest),
         Ok(Some(isize)) => {
             let isize = isize as usize;
-            if isize > rest.len() {
-                return BootError::TooLarge { size: isize, room: rest.len() };
-            }
-            let (initrd, rest) = rest.split_at_mut(isize);
+            let (initrd, rest) = match split_file(rest, isize) {
+                Ok(parts) => parts,
+                Err(e) => return e,
+            };
             match board.fw_cfg_read(FWCFG_INITRD, initrd) {
                 Ok(n) if n == isize => {}
                 Ok(n) => return BootError::ShortRead { read: n, size: isize },
@@ -257,15 +262,14 @@ fn boot_fwcfg<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline)
     loader::boot_image(board, platform, "fwcfg:opt/tianshan/kernel", image, &cmdline, initrd, timeline)
 }
 
-fn boot_rom<B: Board>(board: &B, platform: &Platform, timeline: &mut Timeline) -> BootError {
+fn boot_rom<B: Board>(board: &B, platform: &Platform, scratch: &mut Scratch, timeline: &mut Timeline) -> BootError {
     // The choice is made; reading and checking the payload is the loader's.
     timeline.mark(Phase::BootManager, board.counter());
     let file = match loader::embedded_kernel(board) {
         Ok(image) => image,
         Err(e) => return e,
     };
-    let mut scratch = platform.scratch;
-    let image = match loader::unpack(file, scratch.take()) {
+    let image = match loader::unpack(file, scratch.bytes()) {
         Ok(image) => image,
         Err(e) => return e,
     };

@@ -4,6 +4,7 @@
 //! held by the code that failed.
 
 use crate::board::Board;
+use crate::scratch::Scratch;
 use crate::shell;
 use crate::timing::Timeline;
 use core::fmt::Write;
@@ -44,7 +45,20 @@ pub fn exception<B: Board + 'static>(board: &'static B, frame: &TrapFrame) -> ! 
 extern "C" fn shell_after_fault<B: Board + 'static>(board: u64) -> ! {
     // SAFETY: `exception` passes its `&'static B`.
     let board: &'static B = unsafe { &*(board as *const B) };
-    shell::run(board, crate::PLATFORM.get(), &Timeline::start(board.counter()))
+    shell_after_failure(board)
+}
+
+/// The shell, with what the platform phase found and the scratch RAM taken
+/// anew from the code that failed.
+fn shell_after_failure<B: Board>(board: &'static B) -> ! {
+    let timeline = Timeline::start(board.counter());
+    let Some(p) = crate::PLATFORM.get() else { shell::run(board, None, &timeline) };
+    // SAFETY: the platform's scratch range is the RAM its `Scratch` owned.
+    // That owner and every view of it belong to the code that failed,
+    // which never resumes (`exception` abandons its stack, a panic never
+    // returns), so this is the only one used from now on.
+    let scratch = unsafe { Scratch::new(board.phys_to_virt(p.scratch.base), p.scratch.size as usize) };
+    shell::run(board, Some((p, scratch)), &timeline)
 }
 
 /// A firmware panic is a firmware bug: say where, then let the user choose
@@ -54,7 +68,7 @@ pub fn panic<B: Board>(board: &'static B, info: &PanicInfo<'_>) -> ! {
     let _ = writeln!(EmergencyWriter, "*** press 's' for the firmware shell, any other key to reset");
     loop {
         match emergency_try_read() {
-            Some(b's') => shell::run(board, crate::PLATFORM.get(), &Timeline::start(board.counter())),
+            Some(b's') => shell_after_failure(board),
             Some(_) => board.reset(),
             None => core::hint::spin_loop(),
         }

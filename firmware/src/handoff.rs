@@ -1,12 +1,14 @@
 //! Handoff phase: write the boot-info block and jump to the kernel.
 //!
 //! The block goes at the start of the board's handoff area, which the memory
-//! map reports as `boot-info`. Register contract at entry: see
-//! `docs/boot-protocol.md`.
+//! map reports as `boot-info`. The map in the block is the load plan's with
+//! the scratch region given back as usable (`loader::hand_on`): a
+//! Tianshan kernel takes no initrd, so nothing else is kept for it.
+//! Register contract at entry: see `docs/boot-protocol.md`.
 
 use crate::FIRMWARE_VERSION;
 use crate::board::Board;
-use crate::loader::BootError;
+use crate::loader::{self, BootError};
 use crate::platform::Platform;
 use crate::timing::Timeline;
 use tianshan_bootinfo::{BootInfoWriter, HANDOFF_MAGIC, MAX_BLOCK_SIZE, Phase};
@@ -18,12 +20,15 @@ use tianshan_elf::LoadPlan;
 pub fn enter_kernel<B: Board>(
     board: &B,
     platform: &Platform,
-    plan: &LoadPlan,
+    plan: &mut LoadPlan,
     cmdline: &str,
     timeline: &mut Timeline,
 ) -> BootError {
     if cmdline.len() >= B::MAX_CMDLINE {
         return BootError::CmdlineTooLong { len: cmdline.len(), max: B::MAX_CMDLINE - 1 };
+    }
+    if let Err(e) = loader::hand_on(platform, plan, &[]) {
+        return e;
     }
     timeline.mark(Phase::Handoff, board.counter());
 

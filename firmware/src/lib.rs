@@ -4,14 +4,14 @@
 //! calls the board's entry, which calls `main` with the board. From there
 //! the boot runs in phases, each a module with one hand-over value:
 //!
-//! | phase      | module       | hands over                              |
-//! |------------|--------------|-----------------------------------------|
-//! | reset      | (board)      | a console                               |
-//! | platform   | `platform`   | `Platform`: RAM, CPUs, clock, memory map|
-//! | devices    | `devices`    | the PCI device table                    |
-//! | boot mgr   | `bootmgr`    | a kernel image and command line         |
-//! | loader     | `loader`     | a `LoadPlan` copied into RAM            |
-//! | handoff    | `handoff`    | the boot-info block, then the jump      |
+//! | phase      | module       | hands over                                  |
+//! |------------|--------------|---------------------------------------------|
+//! | reset      | (board)      | a console                                   |
+//! | platform   | `platform`   | `Platform` (RAM, CPUs, clock, memory map), `Scratch` |
+//! | devices    | `devices`    | the PCI device table                        |
+//! | boot mgr   | `bootmgr`    | a kernel image and command line             |
+//! | loader     | `loader`     | a `LoadPlan` copied into RAM                |
+//! | handoff    | `handoff`    | the boot-info block, then the jump          |
 //!
 //! When a phase fails it says why and the firmware drops to its shell
 //! (`shell`), which can retry the boot, show the memory map or power off.
@@ -60,8 +60,10 @@ pub fn main<B: Board>(board: &'static B, heap: &linked_list_allocator::LockedHea
     println!("{FIRMWARE_VERSION} on {}", B::NAME);
     timeline.mark(Phase::Reset, board.counter());
 
-    let platform = match platform::init(board) {
-        Ok(p) => PLATFORM.call_once(|| p),
+    // SAFETY: `main` is the firmware's one flow: the board's reset entry
+    // calls it once and it never returns, so this is the only call.
+    let (platform, mut scratch) = match unsafe { platform::init(board) } {
+        Ok((p, scratch)) => (PLATFORM.call_once(|| p), scratch),
         Err(e) => {
             println!("platform: {e}");
             shell::run(board, None, &timeline);
@@ -74,9 +76,9 @@ pub fn main<B: Board>(board: &'static B, heap: &linked_list_allocator::LockedHea
     bootmgr::load_config(board);
     timeline.mark(Phase::Devices, board.counter());
 
-    match bootmgr::autoboot(board, platform, &mut timeline) {
+    match bootmgr::autoboot(board, platform, &mut scratch, &mut timeline) {
         bootmgr::Outcome::Cancelled => {}
         bootmgr::Outcome::Exhausted => println!("No bootable kernel; entering the firmware shell."),
     }
-    shell::run(board, Some(platform), &timeline)
+    shell::run(board, Some((platform, scratch)), &timeline)
 }

@@ -7,6 +7,13 @@
 //! boot-core plan names (`shared/specs/lefi-boot-protocol.md` §12–§13): on
 //! QEMU 10.0.2 with an odd CPU count that is not the core running the
 //! firmware, which then releases it through its mailbox and parks itself.
+//!
+//! Linux's RAM (the LEFI memory map) is all RAM less the firmware-resident
+//! areas, the firmware's own RAM and the handoff area: the scratch region
+//! the files were loaded into is never withheld from it, and Linux keeps
+//! its own image and the initrd (`rd_start`, `rd_size`) by itself, as with
+//! QEMU's own boot, so both stay inside the RAM it is given. Anything else
+//! placed for Linux that it would not keep by itself joins `reserved`.
 
 use crate::board::Board;
 use crate::loader::BootError;

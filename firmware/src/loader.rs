@@ -9,7 +9,7 @@ use crate::handoff;
 use crate::platform::{Platform, PlatformError};
 use crate::timing::Timeline;
 use core::fmt;
-use tianshan_bootinfo::{Phase, WriteError};
+use tianshan_bootinfo::{MemoryRegion, Phase, WriteError};
 use tianshan_drivers::println;
 use tianshan_elf::{KernelKind, LoadPlan};
 use tianshan_rom_image::{Directory, PayloadKind, RomError};
@@ -24,7 +24,7 @@ pub enum BootError {
     NothingOnDisks { disks: usize },
     /// The machine-description device failed.
     Platform(PlatformError),
-    /// The file is larger than the scratch RAM.
+    /// The file (kernel or initrd) is larger than the scratch RAM left.
     TooLarge { size: usize, room: usize },
     /// fw_cfg delivered fewer bytes than the file's size.
     ShortRead { read: usize, size: usize },
@@ -63,7 +63,7 @@ impl fmt::Display for BootError {
             }
             BootError::Platform(e) => write!(f, "{e}"),
             BootError::TooLarge { size, room } => {
-                write!(f, "kernel file of {size} bytes does not fit the {room}-byte load area")
+                write!(f, "file of {size} bytes does not fit the {room}-byte load area")
             }
             BootError::ShortRead { read, size } => write!(f, "read {read} of {size} bytes"),
             BootError::Gzip(e) => write!(f, "{e}"),
@@ -112,14 +112,14 @@ pub fn boot_image<B: Board>(
 ) -> BootError {
     let kind = tianshan_elf::kernel_kind(image);
     match load(board, platform, source, image) {
-        Ok(plan) => {
+        Ok(mut plan) => {
             timeline.mark(Phase::Loader, board.counter());
             match kind {
                 KernelKind::Tianshan { protocol: 1 } => {
                     if initrd.is_some() {
                         println!("boot: {source}: initrd ignored (a Tianshan kernel takes none)");
                     }
-                    handoff::enter_kernel(board, platform, &plan, cmdline, timeline)
+                    handoff::enter_kernel(board, platform, &mut plan, cmdline, timeline)
                 }
                 KernelKind::Tianshan { protocol } => BootError::UnsupportedProtocol(protocol),
                 KernelKind::Other => crate::linux::enter_linux(board, platform, &plan, cmdline, initrd, timeline),
@@ -127,6 +127,18 @@ pub fn boot_image<B: Board>(
         }
         Err(e) => e,
     }
+}
+
+/// Turns `plan`'s memory map into the one handed to the kernel it loaded:
+/// RAM less the firmware-resident areas and the kernel, the scratch region
+/// given back as usable, and each of `kept` (what this boot placed for the
+/// kernel and it still needs) reserved as its own pages
+/// (`MemoryMap::hand_on`). Call it once nothing more is placed against the
+/// loading map.
+pub fn hand_on(platform: &Platform, plan: &mut LoadPlan, kept: &[MemoryRegion]) -> Result<(), BootError> {
+    plan.memory_map
+        .hand_on(platform.scratch.base, platform.scratch.size, kept)
+        .map_err(|e| BootError::Platform(PlatformError::MemoryMap(e)))
 }
 
 /// The kernel itself: `file` as it is, or decompressed into `out` if it is

@@ -1,5 +1,6 @@
 //! Platform phase: how much RAM, how many CPUs, what clock, and the memory
-//! map that marks what the firmware itself and the handoff area occupy.
+//! map that marks what the firmware itself, the handoff area and, while
+//! boot files are loaded, the scratch region occupy.
 
 use crate::board::{Board, PhysRange};
 use crate::scratch::{MAX_SCRATCH, Scratch};
@@ -45,7 +46,7 @@ impl From<MemoryMapError> for PlatformError {
 }
 
 /// What the platform phase hands to the loader.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Platform {
     /// Total RAM in bytes.
     pub ram_size: u64,
@@ -59,11 +60,14 @@ pub struct Platform {
     pub measured_counter_hz: Option<u64>,
     /// How the other cores were parked.
     pub smp: crate::board::ParkReport,
-    /// RAM with the firmware's, the handoff area's and the scratch
-    /// region's ranges carved out.
+    /// The map kernels are loaded against: RAM with the firmware's, the
+    /// handoff area's and the scratch region's ranges carved out. What the
+    /// next stage is handed is this map after loading, with the scratch
+    /// region given back (`MemoryMap::hand_on`).
     pub memory_map: MemoryMap,
-    /// RAM for loading boot files.
-    pub scratch: Scratch,
+    /// Where the scratch region is (the bytes are the `Scratch` that
+    /// `init` returns with this).
+    pub scratch: PhysRange,
 }
 
 /// Scratch regions are whole MiB.
@@ -93,11 +97,17 @@ fn minimum_ram<B: Board>() -> u64 {
     B::HANDOFF_RAM.base + B::HANDOFF_RAM.size
 }
 
-/// Sizes memory and builds the memory map.
-pub fn init<B: Board>(board: &B) -> Result<Platform, PlatformError> {
+/// Sizes memory and builds the memory map; returns it with the scratch
+/// region's owner.
+///
+/// # Safety
+///
+/// Call it once per boot: the `Scratch` it returns owns the scratch RAM.
+pub unsafe fn init<B: Board>(board: &B) -> Result<(Platform, Scratch), PlatformError> {
     let info = board.machine_info()?;
+    let too_little = PlatformError::TooLittleRam { ram_size: info.ram_size, minimum: minimum_ram::<B>() };
     if info.ram_size < minimum_ram::<B>() {
-        return Err(PlatformError::TooLittleRam { ram_size: info.ram_size, minimum: minimum_ram::<B>() });
+        return Err(too_little);
     }
     let mut memory_map = MemoryMap::new();
     let mut result = Ok(());
@@ -109,19 +119,17 @@ pub fn init<B: Board>(board: &B) -> Result<Platform, PlatformError> {
     result?;
     memory_map.carve(B::FIRMWARE_RAM.base, B::FIRMWARE_RAM.size, MemoryKind::Firmware)?;
     memory_map.carve(B::HANDOFF_RAM.base, B::HANDOFF_RAM.size, MemoryKind::BootInfo)?;
-    // Scratch: the top of the highest usable region, at most half of it.
-    let top = *memory_map
-        .regions()
-        .iter()
-        .rfind(|r| r.kind == MemoryKind::Usable)
-        .ok_or(PlatformError::TooLittleRam { ram_size: info.ram_size, minimum: minimum_ram::<B>() })?;
-    let size = (top.size / 2).min(MAX_SCRATCH) & !(SCRATCH_ALIGN - 1);
-    let base = (top.base + top.size - size) & !(SCRATCH_ALIGN - 1);
-    memory_map.carve(base, top.base + top.size - base, MemoryKind::Firmware)?;
-    let scratch = Scratch::new(board, base, top.base + top.size - base);
+    let (base, size) = memory_map.scratch_room(MAX_SCRATCH, SCRATCH_ALIGN).ok_or(too_little)?;
+    memory_map.carve(base, size, MemoryKind::Firmware)?;
+    // SAFETY: the range is RAM just carved out of the loading map as
+    // firmware memory, so the loader places no segment or file there; it
+    // was usable RAM, so it is not the firmware's own RAM or heap (carved
+    // first); the cached window maps all RAM; and this function runs once
+    // per boot (the caller's obligation), so no other `Scratch` covers it.
+    let scratch = unsafe { Scratch::new(board.phys_to_virt(base), size as usize) };
     let smp = board.park_secondaries(info.cpu_count);
     let measured_counter_hz = calibrate(board);
-    Ok(Platform {
+    let platform = Platform {
         ram_size: info.ram_size,
         cpu_count: info.cpu_count,
         cpu_hz: info.cpu_hz,
@@ -129,8 +137,9 @@ pub fn init<B: Board>(board: &B) -> Result<Platform, PlatformError> {
         measured_counter_hz,
         smp,
         memory_map,
-        scratch,
-    })
+        scratch: PhysRange { base, size },
+    };
+    Ok((platform, scratch))
 }
 
 impl Platform {

@@ -5,6 +5,7 @@ use crate::board::Board;
 use crate::bootmgr;
 use crate::disk::fs::{FileSystem, FsError};
 use crate::platform::Platform;
+use crate::scratch::Scratch;
 use crate::timing::Timeline;
 use crate::{FIRMWARE_VERSION, devices};
 use alloc::string::String;
@@ -28,7 +29,9 @@ const CAT_MAX: usize = 64 * 1024;
 /// What the commands can see.
 pub struct Ctx<B: 'static> {
     board: &'static B,
-    platform: Option<&'static Platform>,
+    /// What the platform phase found and the scratch RAM `boot` loads
+    /// into, if that phase succeeded.
+    machine: Option<(&'static Platform, Scratch)>,
     timeline: Timeline,
 }
 
@@ -84,7 +87,7 @@ fn version<B: Board>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> 
 }
 
 fn platform<B: Board>(ctx: &Ctx<B>, cmd: &str) -> Result<&'static Platform, CommandError> {
-    ctx.platform.ok_or_else(|| {
+    ctx.machine.as_ref().map(|&(p, _)| p).ok_or_else(|| {
         println!("{cmd}: memory was not sized (the platform phase failed)");
         CommandError::Failed
     })
@@ -286,19 +289,20 @@ fn bootorder<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandErr
 }
 
 fn boot<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
-    let p = platform(ctx, "boot")?;
+    platform(ctx, "boot")?;
+    let Some((p, scratch)) = ctx.machine.as_mut() else { return Err(CommandError::Failed) };
     let mut timeline = Timeline::start(ctx.board.counter());
     match args {
         [_] => {
             for &source in bootmgr::settings().boot_order.as_slice() {
-                let err = bootmgr::boot_source(ctx.board, p, source, &mut timeline);
+                let err = bootmgr::boot_source(ctx.board, p, scratch, source, &mut timeline);
                 println!("boot: {}: {err}", source.name());
             }
             Err(CommandError::Failed)
         }
         [_, name] => match BootSource::from_name(name) {
             Some(source) => {
-                let err = bootmgr::boot_source(ctx.board, p, source, &mut timeline);
+                let err = bootmgr::boot_source(ctx.board, p, scratch, source, &mut timeline);
                 failed(format_args!("boot: {}: {err}", source.name()))
             }
             None => failed(format_args!("boot: unknown source '{name}' (fwcfg, disk or rom)")),
@@ -378,7 +382,7 @@ fn cat<B: Board + 'static>(_: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandE
 
 fn timing<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
     no_args(args)?;
-    let hz = ctx.platform.map_or(0, |p| p.counter_hz);
+    let hz = ctx.machine.as_ref().map_or(0, |(p, _)| p.counter_hz);
     let mut prev = 0;
     println!("  {:<14} {:>14} {:>12} {:>10}", "phase", "counter", "delta", "us");
     for &(phase, t) in ctx.timeline.marks() {
@@ -410,9 +414,10 @@ fn exception<B: Board>(_ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandEr
     failed(format_args!("exception: {} came back without a trap", args[1]))
 }
 
-/// Runs the shell forever.
-pub fn run<B: Board>(board: &'static B, platform: Option<&'static Platform>, timeline: &Timeline) -> ! {
-    let mut ctx = Ctx { board, platform, timeline: timeline.clone() };
+/// Runs the shell forever; `machine` is what the platform phase found, if
+/// it succeeded.
+pub fn run<B: Board>(board: &'static B, machine: Option<(&'static Platform, Scratch)>, timeline: &Timeline) -> ! {
+    let mut ctx = Ctx { board, machine, timeline: timeline.clone() };
     let table = commands::<B>();
     let mut editor = LineEditor::new();
     println!("Type 'help' for the list of commands.");

@@ -3,9 +3,10 @@
 //! Both of Debian's Loongson-3 kernels (the release's 6.1 and the
 //! backports' 6.12, which relocates itself at random) with an initramfs
 //! from fw_cfg at every memory size from 512 MiB to 4 GiB; from a BLS entry
-//! on a virtio-blk disk; under `-smp 3`; and the bad initrds and command
-//! lines the firmware must refuse with a message of its own instead of
-//! handing Linux something it would crash on.
+//! on a virtio-blk disk; under `-smp 3`; the memory Linux is given against
+//! QEMU's own `-kernel` boot at every size from 512 MiB to 4 GiB; and the
+//! bad initrds and command lines the firmware must refuse with a message of
+//! its own instead of handing Linux something it would crash on.
 //!
 //! The kernels and initramfs are `cargo xtask fetch-linux`'s fixture, found
 //! through `TIANSHAN_LINUX` (a directory with `vmlinuz`,
@@ -372,6 +373,84 @@ fn linux_bls_cmdline_over_4095_bytes_falls_through() {
     let mut m = Machine::start(&disk_boot("linux_bls_cmdline_over_4095_bytes_falls_through", &bls_disk(&entry)));
     m.expect_line_with(&["boot: disk: /loader/entries/linux.conf", "command line"], LINUX_DEADLINE);
     expect_rom_kernel(&mut m);
+}
+
+/// QEMU's own boot of the fixture: `-kernel -initrd -append`, no firmware.
+fn qemu_direct_boot(memory: &str) -> MachineConfig {
+    let f = fixture();
+    let mut cfg = MachineConfig::rom(f.vmlinuz);
+    cfg.kernel = cfg.rom.take();
+    // QEMU has no fw_cfg device when it loads the kernel itself.
+    cfg.fw_cfg_strings.clear();
+    cfg.initrd = Some(f.initramfs);
+    cfg.append = Some(OPTIONS.into());
+    cfg.memory = memory.into();
+    cfg
+}
+
+/// What Linux was given: bytes of usable RAM its LEFI memory map declares
+/// (the sum of its `Node 0, mem_type:N [start], 0x<bytes> bytes usable`
+/// lines, arch/mips/loongson64/numa.c), and `/init`'s MemTotal in kB.
+fn memory_linux_got(cfg: &MachineConfig) -> (u64, u64) {
+    let mut m = Machine::start(cfg);
+    expect_linux_init(&mut m);
+    let report = init_report_and_power_off(&mut m);
+    let declared = m
+        .transcript()
+        .lines()
+        .filter(|l| l.contains("mem_type:") && l.ends_with("bytes usable"))
+        .map(|l| {
+            let bytes = l.split_whitespace().rev().nth(2).unwrap_or_else(|| panic!("size in {l:?}"));
+            u64::from_str_radix(bytes.trim_start_matches("0x").trim_end_matches(','), 16)
+                .unwrap_or_else(|_| panic!("size {bytes:?} in {l:?}"))
+        })
+        .sum();
+    assert!(declared > 0, "Linux printed no usable memory-map entries");
+    (declared, report.mem_total_kib)
+}
+
+/// Through the firmware (from fw_cfg) Linux must be given at least what
+/// QEMU's own boot gives it at the same `-m`: QEMU declares 240 MiB at 0
+/// and `-m` − 256 MiB at 0x9000_0000, so the firmware may withhold only
+/// the 16 MiB at 0x0F00_0000 that QEMU keeps too; the scratch region the
+/// files were loaded into must be Linux's again.
+fn linux_gets_at_least_qemus_own_boot(mib: u64) {
+    let test = format!("linux_memory_at_{mib}m_is_at_least_qemus");
+    let ours = memory_linux_got(&fwcfg_boot(&test, &format!("{mib}M"), 1));
+    let qemu = memory_linux_got(&qemu_direct_boot(&format!("{mib}M")));
+    assert_eq!(qemu.0, (mib - BOOT_DATA_HOLE_MIB) << 20, "QEMU's own map at -m {mib}M (lefi-boot-protocol.md §5.5)");
+    assert!(ours.0 >= qemu.0, "-m {mib}M: the firmware declares {} bytes usable, QEMU's own boot {}", ours.0, qemu.0);
+    assert!(
+        ours.1 >= qemu.1,
+        "-m {mib}M: MemTotal {} kB through the firmware, {} kB with QEMU's -kernel",
+        ours.1,
+        qemu.1
+    );
+}
+
+#[test]
+fn linux_memory_at_512m_is_at_least_qemus() {
+    linux_gets_at_least_qemus_own_boot(512);
+}
+
+#[test]
+fn linux_memory_at_1g_is_at_least_qemus() {
+    linux_gets_at_least_qemus_own_boot(1024);
+}
+
+#[test]
+fn linux_memory_at_2g_is_at_least_qemus() {
+    linux_gets_at_least_qemus_own_boot(2048);
+}
+
+#[test]
+fn linux_memory_at_3g_is_at_least_qemus() {
+    linux_gets_at_least_qemus_own_boot(3072);
+}
+
+#[test]
+fn linux_memory_at_4g_is_at_least_qemus() {
+    linux_gets_at_least_qemus_own_boot(4096);
 }
 
 #[test]

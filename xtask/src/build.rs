@@ -1,6 +1,6 @@
 //! Building the firmware and kernel for a board and writing its ROM image.
 
-use crate::board::Board;
+use crate::board::{Board, StageSize, check_budgets, kib};
 use crate::{Result, fail, root};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -202,6 +202,8 @@ pub struct Images {
     firmware_len: usize,
     kernel_payload_len: usize,
     flash_size: usize,
+    /// Each stage's size against the board's budget for it.
+    pub stages: Vec<StageSize>,
 }
 
 /// Writes `name` in `dir`, returning its path.
@@ -237,6 +239,8 @@ pub fn images(board: &Board) -> Result<Images> {
     let rom = RomBuilder::new(firmware.clone(), board.flash_size)
         .payload("kernel", PayloadKind::Kernel, payload.clone())
         .build()?;
+    let stages = board.budget.stages(firmware.len(), payload.len(), selftest_payload.len());
+    check_budgets(&stages, &board.name)?;
     let selftest_rom = RomBuilder::new(firmware.clone(), board.flash_size)
         .payload("kernel", PayloadKind::Kernel, selftest_payload)
         .build()?;
@@ -249,11 +253,8 @@ pub fn images(board: &Board) -> Result<Images> {
         firmware_len: firmware.len(),
         kernel_payload_len: payload.len(),
         flash_size: board.flash_size,
+        stages: stages.to_vec(),
     })
-}
-
-fn kib(n: usize) -> String {
-    format!("{:.1} KiB", n as f64 / 1024.0)
 }
 
 impl Images {
@@ -283,6 +284,10 @@ impl Images {
         );
         println!("  {:<50} {:>12}  kernel with symbols (for gdb)", rel(&self.kernel_elf), kib(size(&self.kernel_elf)));
         println!("firmware size without payload: {} ({} bytes)", kib(self.firmware_len), self.firmware_len);
+        println!("budgets (board.toml [budget]):");
+        for stage in &self.stages {
+            println!("  {stage}");
+        }
     }
 }
 

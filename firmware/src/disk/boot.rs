@@ -30,6 +30,7 @@ use crate::board::Board;
 use crate::bootmgr;
 use crate::loader::{self, BootError};
 use crate::platform::Platform;
+use crate::scratch::{Scratch, split_file};
 use crate::timing::Timeline;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -73,12 +74,18 @@ struct Entry {
     path: String,
     /// The entry's command line, if it has one.
     options: Option<String>,
-    /// `initrd` paths (reported, not loaded).
+    /// `initrd` paths: the first is loaded and passed to Linux, the others
+    /// are reported as ignored.
     initrds: Vec<String>,
 }
 
-/// Tries every disk. Returns only if nothing booted.
-pub fn boot<B: Board + 'static>(board: &B, platform: &Platform, timeline: &mut Timeline) -> BootError {
+/// Tries every disk, loading into `scratch`. Returns only if nothing booted.
+pub fn boot<B: Board + 'static>(
+    board: &B,
+    platform: &Platform,
+    scratch: &mut Scratch,
+    timeline: &mut Timeline,
+) -> BootError {
     let count = match super::functions() {
         Ok(f) => f.len(),
         Err(DiskError::NoPci) => return BootError::NotPresent("no PCI host, so no disks"),
@@ -88,12 +95,18 @@ pub fn boot<B: Board + 'static>(board: &B, platform: &Platform, timeline: &mut T
         return BootError::NotPresent("no virtio-blk disk");
     }
     for index in 0..count {
-        boot_disk(board, platform, index, timeline);
+        boot_disk(board, platform, scratch, index, timeline);
     }
     BootError::NothingOnDisks { disks: count }
 }
 
-fn boot_disk<B: Board + 'static>(board: &B, platform: &Platform, index: usize, timeline: &mut Timeline) {
+fn boot_disk<B: Board + 'static>(
+    board: &B,
+    platform: &Platform,
+    scratch: &mut Scratch,
+    index: usize,
+    timeline: &mut Timeline,
+) {
     let disk = match SharedDisk::<B>::open(index) {
         Ok(d) => d,
         Err(e) => return say!("{e}"),
@@ -136,7 +149,7 @@ fn boot_disk<B: Board + 'static>(board: &B, platform: &Platform, index: usize, t
     }
     apply_default(index, &mut entries);
     for entry in &entries {
-        let why = attempt(board, platform, &disk, &places, &mut file_systems, entry, timeline);
+        let why = attempt(board, platform, scratch, &disk, &places, &mut file_systems, entry, timeline);
         say!("{}: {} {}: {why}", entry.origin, entry.key, entry.kernel_text);
     }
 }
@@ -328,6 +341,7 @@ impl fmt::Display for Failure {
 fn attempt<B: Board + 'static>(
     board: &B,
     platform: &Platform,
+    scratch: &mut Scratch,
     disk: &SharedDisk<B>,
     places: &[Place],
     file_systems: &mut [Option<FileSystem<B>>],
@@ -347,8 +361,7 @@ fn attempt<B: Board + 'static>(
     let Some(fs) = file_systems.get_mut(at).and_then(Option::as_mut) else {
         return Failure::Unmountable { name: places.get(at).map_or_else(String::new, |p| p.name.clone()) };
     };
-    let mut scratch = platform.scratch;
-    let buf = scratch.take();
+    let buf = scratch.bytes();
     // The choice is made; reading and checking the kernel is the loader's.
     timeline.mark(Phase::BootManager, board.counter());
     // The kernel at the start of the scratch area, the initrd (the first
@@ -359,20 +372,15 @@ fn attempt<B: Board + 'static>(
             return Err(Failure::Fs(FsError::IsADirectory));
         }
         let size = usize::try_from(node.size).unwrap_or(usize::MAX);
-        if size > buf.len() {
-            return Err(Failure::Boot(BootError::TooLarge { size, room: buf.len() }));
-        }
-        let n = fs.read(&node, &mut buf[..size]).map_err(Failure::Fs)?;
+        let (file, _) = split_file(buf, size).map_err(Failure::Boot)?;
+        let n = fs.read(&node, file).map_err(Failure::Fs)?;
         let Some(initrd) = entry.initrds.first() else { return Ok((n, None)) };
         let path = initrd_path(initrd);
         let initrd_failure = |error| Failure::Initrd { path: initrd.clone(), error };
         let inode = fs.lookup(path).map_err(initrd_failure)?;
         let isize = usize::try_from(inode.size).unwrap_or(usize::MAX);
-        let room = buf.len() - n;
-        if isize > room {
-            return Err(Failure::Boot(BootError::TooLarge { size: isize, room }));
-        }
-        let m = fs.read(&inode, &mut buf[n..n + isize]).map_err(initrd_failure)?;
+        let (file, _) = split_file(&mut buf[n..], isize).map_err(Failure::Boot)?;
+        let m = fs.read(&inode, file).map_err(initrd_failure)?;
         Ok((n, Some(m)))
     })();
     // Close the disk whatever happened: resetting the device stops its DMA

@@ -318,6 +318,22 @@ fn memory_map_3g_matches_qemu() {
     assert_eq!(memory_map(&image(&buf)), vec![(0, 1, 0, 240), (0, 2, 0x9000_0000, 2816)]);
 }
 
+#[test]
+fn memory_map_matches_qemus_own_at_every_size() {
+    // QEMU's init_memory_map (hw/mips/loongson3_bootp.c): 240 MiB at 0 and
+    // -m − 256 MiB at 0x9000_0000, for any -m. With the firmware keeping
+    // only 0x0F00_0000..0x1000_0000, as the firmware does (its scratch
+    // region is never reserved), ours must be the same entries.
+    for mib in [512u64, 1024, 2048, 3072, 4096, 6144] {
+        let reserved = [FW_RESERVED];
+        let mut p = qemu_params(&reserved, "");
+        p.ram.ram_size = mib * MIB;
+        let (buf, _) = build_ok(&p);
+        let qemu = vec![(0, 1, 0, 240), (0, 2, 0x9000_0000, (mib - 256) as u32)];
+        assert_eq!(memory_map(&image(&buf)), qemu, "-m {mib}M");
+    }
+}
+
 /// Linux's view of the map (§7, L-INIT `szmem`): usable physical ranges.
 fn linux_usable(img: &Image<'_>) -> Vec<PhysRange> {
     memory_map(img)
