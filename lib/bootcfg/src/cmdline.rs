@@ -37,14 +37,20 @@ fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
 }
 
-/// `text` without Linux white space at either end.
-fn trim(text: &str) -> &str {
-    text.trim_matches(is_space_char)
+/// `text` from `start` to `end`, or nothing if that is not a slice of it.
+/// The callers cut at ASCII bytes, which are character boundaries.
+fn cut(text: &str, start: usize, end: usize) -> &str {
+    text.get(start..end).unwrap_or_default()
 }
 
-/// [`is_space`] for a character.
-fn is_space_char(c: char) -> bool {
-    u8::try_from(c).is_ok_and(is_space)
+/// `text` without Linux white space at its start.
+fn trim_start(text: &str) -> &str {
+    cut(text, text.bytes().take_while(|&b| is_space(b)).count(), text.len())
+}
+
+/// `text` without Linux white space at its end.
+fn trim_end(text: &str) -> &str {
+    cut(text, 0, text.len() - text.bytes().rev().take_while(|&b| is_space(b)).count())
 }
 
 /// One argument of a command line and where it starts.
@@ -77,56 +83,60 @@ pub fn arguments(cmdline: &str) -> impl Iterator<Item = Argument<'_>> {
             }
             at += 1;
         }
-        // Splits fall on ASCII bytes, so both ends are character boundaries.
-        cmdline.get(start..at).map(|text| Argument { start, text })
+        Some(Argument { start, text: cut(cmdline, start, at) })
     })
 }
 
 /// An argument without the quote that opens it and the one that closes it
 /// (Linux's `next_arg` drops both).
 fn unquoted(text: &str) -> &str {
-    let quote = char::from(QUOTE);
-    match text.strip_prefix(quote) {
-        Some(inner) => inner.strip_suffix(quote).unwrap_or(inner),
-        None => text,
-    }
+    let bytes = text.as_bytes();
+    let start = usize::from(bytes.first() == Some(&QUOTE));
+    let end = if start == 1 && bytes.len() > 1 && bytes.last() == Some(&QUOTE) { bytes.len() - 1 } else { bytes.len() };
+    cut(text, start, end)
 }
 
-/// The kernel's part of `cmdline`: everything before a lone `--`.
-fn kernel_part(cmdline: &str) -> &str {
-    match arguments(cmdline).find(|a| unquoted(a.text) == END_OF_KERNEL_ARGUMENTS) {
-        Some(end) => cmdline.get(..end.start).unwrap_or(cmdline),
-        None => cmdline,
+/// Where the kernel's part of a line ends (at a lone `--`, or the end),
+/// and whether it names a console.
+fn scan(cmdline: &str) -> (usize, bool) {
+    let mut console = false;
+    for argument in arguments(cmdline) {
+        let text = unquoted(argument.text);
+        if text == END_OF_KERNEL_ARGUMENTS {
+            return (argument.start, console);
+        }
+        console |= text.starts_with(CONSOLE_PREFIX);
     }
+    (cmdline.len(), console)
 }
 
 /// True when the kernel's arguments of `cmdline` name a console.
 pub fn names_console(cmdline: &str) -> bool {
-    arguments(kernel_part(cmdline)).any(|a| unquoted(a.text).starts_with(CONSOLE_PREFIX))
+    scan(cmdline).1
 }
 
 /// `cmdline` with `console=<console>` added, as pieces to concatenate; `None`
 /// when it already names a console. The console goes after the kernel's
 /// last argument, before a `--`, one space from each neighbour; white space
 /// around the kernel's part is dropped (init's part after `--` is kept as
-/// written). A quote the kernel's part leaves
-/// open is closed first, or it would swallow the console; Linux reads the
-/// argument the same either way (`next_arg` drops a closing quote).
+/// written). A quote the kernel's part leaves open is closed first, or it
+/// would swallow the console; Linux reads the argument the same either way
+/// (`next_arg` drops a closing quote).
 ///
 /// `add_console("quiet -- single", "ttyS0,115200")` gives the pieces of
 /// `quiet console=ttyS0,115200 -- single`.
 pub fn add_console<'a>(cmdline: &'a str, console: &'a str) -> Option<[&'a str; 7]> {
-    if names_console(cmdline) {
+    let (kernel_end, named) = scan(cmdline);
+    if named {
         return None;
     }
-    let head = kernel_part(cmdline);
+    let head = trim_start(cut(cmdline, 0, kernel_end));
     // Init's part stays as written: it may end inside a quote of its own.
-    let tail = cmdline.get(head.len()..).unwrap_or_default().trim_start_matches(is_space_char);
-    // Every quote toggles, wherever it is, so an odd count leaves one open.
+    let tail = trim_start(cut(cmdline, kernel_end, cmdline.len()));
+    // Every quote toggles, wherever it is, so an odd count leaves one open;
+    // white space inside that quote belongs to its argument.
     let open = head.bytes().filter(|&b| b == QUOTE).count() % 2 == 1;
-    let close = if open { CLOSING_QUOTE } else { "" };
-    // White space inside the open quote belongs to its argument.
-    let head = if open { head.trim_start_matches(is_space_char) } else { trim(head) };
+    let (head, close) = if open { (head, CLOSING_QUOTE) } else { (trim_end(head), "") };
     let before = if head.is_empty() { "" } else { SPACE };
     let after = if tail.is_empty() { "" } else { SPACE };
     Some([head, close, before, CONSOLE_PREFIX, console, after, tail])
