@@ -58,6 +58,11 @@ pub trait Board: Sync {
     const HANDOFF_RAM: PhysRange;
     /// Longest kernel command line accepted.
     const MAX_CMDLINE: usize = 4096;
+    /// The firmware's console as Linux names it, the value of the
+    /// `console=` added to a Linux command line that names none
+    /// (`ttyS0,115200`: the UART `console` describes, at the speed the
+    /// firmware set).
+    const LINUX_CONSOLE: &'static str;
     /// DMA memory and address translation for virtio devices (the disk).
     type DmaHal: virtio_drivers::Hal;
 

@@ -27,7 +27,7 @@ use alloc::format;
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::RefCell;
+use core::cell::{RefCell, RefMut};
 use core::fmt;
 use tianshan_drivers::virtio_blk::{VirtioBlk, VirtioBlkError, is_virtio_blk};
 use tianshan_partition::{BlockDevice, NoTableReason, PartitionIoError, PartitionReader, PartitionTable};
@@ -255,11 +255,19 @@ impl<B: Board> SharedDisk<B> {
 
     /// Runs `f` on the disk, opening it first if it was closed.
     pub fn with<R>(&self, f: impl FnOnce(&mut Disk<B>) -> R) -> Result<R, DiskError> {
-        let mut slot = self.disk.try_borrow_mut().map_err(|_| DiskError::InUse { index: self.index })?;
-        let disk = match &mut *slot {
-            Some(disk) => disk,
-            empty => empty.insert(Disk::open(self.index)?),
-        };
-        Ok(f(disk))
+        Ok(f(&mut *self.opened()?))
+    }
+
+    /// The disk, opened if it was closed. Kept out of line: inlined into
+    /// `with`'s eleven callers it cost 2.5 KiB of firmware.
+    #[inline(never)]
+    fn opened(&self) -> Result<RefMut<'_, Disk<B>>, DiskError> {
+        let index = self.index;
+        let mut slot = self.disk.try_borrow_mut().map_err(|_| DiskError::InUse { index })?;
+        if slot.is_none() {
+            *slot = Some(Disk::open(self.index)?);
+        }
+        // The slot holds a disk now, so this keeps the borrow.
+        RefMut::filter_map(slot, Option::as_mut).map_err(|_| DiskError::InUse { index })
     }
 }

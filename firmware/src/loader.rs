@@ -122,7 +122,11 @@ pub fn boot_image<B: Board>(
                     handoff::enter_kernel(board, platform, &mut plan, cmdline, timeline)
                 }
                 KernelKind::Tianshan { protocol } => BootError::UnsupportedProtocol(protocol),
-                KernelKind::Other => crate::linux::enter_linux(board, platform, &plan, cmdline, initrd, timeline),
+                KernelKind::Other => {
+                    let with_console = linux_cmdline(cmdline, B::LINUX_CONSOLE);
+                    let cmdline = with_console.as_deref().unwrap_or(cmdline);
+                    crate::linux::enter_linux(board, platform, &plan, cmdline, initrd, timeline)
+                }
             }
         }
         Err(e) => e,
@@ -139,6 +143,19 @@ pub fn hand_on(platform: &Platform, plan: &mut LoadPlan, kept: &[MemoryRegion]) 
     plan.memory_map
         .hand_on(platform.scratch.base, platform.scratch.size, kept)
         .map_err(|e| BootError::Platform(PlatformError::MemoryMap(e)))
+}
+
+/// `cmdline` with the board's console added when it names none, as a
+/// device tree's `stdout-path` would (`tianshan_bootcfg::cmdline`); `None`
+/// when it names one. Says so in one line.
+fn linux_cmdline(cmdline: &str, console: &str) -> Option<alloc::string::String> {
+    let pieces = tianshan_bootcfg::cmdline::add_console(cmdline, console)?;
+    println!("boot: no console= on the command line; adding console={console} (the firmware's console)");
+    let mut line = alloc::string::String::new();
+    for piece in pieces {
+        line.push_str(piece);
+    }
+    Some(line)
 }
 
 /// The kernel itself: `file` as it is, or decompressed into `out` if it is

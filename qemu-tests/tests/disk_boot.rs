@@ -190,7 +190,7 @@ fn pmon_entry_on_another_partition() {
     let second = fat_volume(16 * MIB, fatfs::FatType::Fat16, &[("vmlinux", &kernel)]);
     let disk = mbr_disk(&[(0x0E, &first), (0x0E, &second)]);
     let mut m = machine("pmon_entry_on_another_partition", &disk, "bootdelay=0");
-    m.expect("boot: disk: disk0p2: no boot entries (/loader/entries/*.conf or /boot/boot.cfg)");
+    m.expect("boot: disk: disk0p2: no boot entries (/loader/entries/*.conf, /boot/boot.cfg or /boot.cfg)");
     m.expect("loader: disk0p2:/vmlinux:");
     m.expect("command line: part=2");
     m.expect("tianshan> ");

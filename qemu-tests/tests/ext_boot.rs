@@ -119,7 +119,7 @@ fn ext2_pmon_entry_after_a_fat_partition() {
     let disk = mbr_disk(&[(MBR_FAT16_LBA, &fat), (MBR_LINUX, &ext2)]);
     let mut m = machine(test, &disk, Some("bootdelay=0"));
     m.expect("boot: disk: disk0p1: FAT16 file system");
-    m.expect("boot: disk: disk0p1: no boot entries (/loader/entries/*.conf or /boot/boot.cfg)");
+    m.expect("boot: disk: disk0p1: no boot entries (/loader/entries/*.conf, /boot/boot.cfg or /boot.cfg)");
     m.expect("boot: disk: disk0p2: ext2 file system");
     m.expect(&format!(
         "boot: disk: /boot/boot.cfg: entry 0 'Tianshan on ext2': kernel disk0p2:/boot/vmlinux ({} bytes)",

@@ -216,7 +216,7 @@ fn gzip(data: &[u8]) -> Result<Vec<u8>> {
 
 /// Runs a command (echoed) and returns its standard output; fails with its
 /// exit status and standard error.
-fn output(cmd: &mut Command) -> Result<String> {
+pub(crate) fn output(cmd: &mut Command) -> Result<String> {
     echo(cmd);
     let out = cmd.output().map_err(|e| crate::Error(format!("cannot start {:?}: {e}", cmd.get_program())))?;
     if !out.status.success() {
@@ -247,7 +247,7 @@ fn candidate_in(package: &str, codename: &str, suites: Suites) -> Result<Option<
     Ok(suite_version(&madison, codename, suites))
 }
 
-fn apt_update() -> Result<()> {
+pub(crate) fn apt_update() -> Result<()> {
     run_echoed(Command::new("apt-get").args(["update", "-q"]))
 }
 
@@ -431,7 +431,7 @@ fn cached_debs(debs: &Path) -> Option<(CachedDeb, CachedDeb)> {
 }
 
 /// Extracts `deb` into a scratch folder, hands it to `take`, removes it.
-fn with_extracted<T>(deb: &Path, scratch: &Path, take: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+pub(crate) fn with_extracted<T>(deb: &Path, scratch: &Path, take: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
     if scratch.exists() {
         std::fs::remove_dir_all(scratch).map_err(|e| crate::Error(format!("{}: {e}", scratch.display())))?;
     }
@@ -441,7 +441,7 @@ fn with_extracted<T>(deb: &Path, scratch: &Path, take: impl FnOnce(&Path) -> Res
     result
 }
 
-fn copy(from: &Path, to: &Path) -> Result<()> {
+pub(crate) fn copy(from: &Path, to: &Path) -> Result<()> {
     std::fs::copy(from, to)
         .map_err(|e| crate::Error(format!("copying {} to {}: {e}", from.display(), to.display())))?;
     Ok(())
@@ -494,7 +494,7 @@ pub fn describe_kernel(bytes: &[u8]) -> String {
 }
 
 /// Where `fetch` writes the fixture.
-fn dir() -> PathBuf {
+pub(crate) fn dir() -> PathBuf {
     root().join("target/linux")
 }
 

@@ -7,6 +7,7 @@ mod bench;
 mod board;
 mod build;
 mod cpio;
+mod installer;
 mod linux;
 mod qemu;
 mod qmp;
@@ -32,6 +33,8 @@ commands:
   install-qemu [--board NAME]     install the board's QEMU if it is missing
   fetch-linux                     download Debian's mips64el Loongson-3 kernel and busybox,
                                   build a test initramfs (all in target/linux/)
+  fetch-installer                 download Debian's mips64el installer and extract its
+                                  Loongson-3 USB stick files (target/linux/installer/)
 
 The default board is qemu-loongson3-virt.";
 
@@ -125,6 +128,12 @@ fn run() -> Result<()> {
             }
             linux::fetch()?.report();
             Ok(())
+        }
+        "fetch-installer" => {
+            if let Some(extra) = rest.first() {
+                fail!("fetch-installer takes no options (got '{extra}')\n\n{USAGE}");
+            }
+            installer::fetch().map(|_| ())
         }
         "help" | "--help" | "-h" => {
             println!("{USAGE}");

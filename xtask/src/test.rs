@@ -3,7 +3,7 @@
 
 use crate::board::Board;
 use crate::build::{cargo, echo, images};
-use crate::{Result, linux, qemu};
+use crate::{Result, installer, linux, qemu};
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,6 +17,12 @@ const LINUX_FIXTURE_ENV: &str = "TIANSHAN_LINUX";
 /// Every test that boots that fixture is named so: without the fixture
 /// they are filtered out (`--skip`), neither run nor counted.
 const LINUX_TEST_PREFIX: &str = "linux_";
+
+/// Where the QEMU tests find `cargo xtask fetch-installer`'s stick files
+/// (qemu-tests/tests/installer_stick.rs).
+const INSTALLER_FIXTURE_ENV: &str = "TIANSHAN_INSTALLER";
+/// The tests that boot the real installer; skipped without its files.
+const INSTALLER_TEST_PREFIX: &str = "linux_installer_";
 
 #[derive(Default, Clone, Copy)]
 struct Counts {
@@ -146,13 +152,22 @@ pub fn run(board: &Board) -> Result<()> {
         .env("TIANSHAN_IMAGES", &images.dir)
         .env("TIANSHAN_QEMU", &qemu_bin)
         .env("TIANSHAN_QEMU_ARGS", board.qemu.args.join(" "));
-    match linux::fixture_dir() {
-        Some(dir) => {
-            q.env(LINUX_FIXTURE_ENV, dir);
-        }
-        None => {
+    match (linux::fixture_dir(), installer::fixture_dir()) {
+        (None, _) => {
             println!("linux: skipped (run `cargo xtask fetch-linux` to fetch the kernel)");
             q.args(["--", "--skip", LINUX_TEST_PREFIX]);
+        }
+        (Some(dir), installer) => {
+            q.env(LINUX_FIXTURE_ENV, dir);
+            match installer {
+                Some(files) => {
+                    q.env(INSTALLER_FIXTURE_ENV, files);
+                }
+                None => {
+                    println!("installer: skipped (run `cargo xtask fetch-installer` to fetch it)");
+                    q.args(["--", "--skip", INSTALLER_TEST_PREFIX]);
+                }
+            }
         }
     }
     total += cargo_test("QEMU tests", q)?;

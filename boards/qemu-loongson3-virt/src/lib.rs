@@ -126,6 +126,10 @@ impl tianshan_firmware::Board for QemuLoongson3Virt {
     const NAME: &'static str = "qemu-loongson3-virt";
     const FIRMWARE_RAM: PhysRange = PhysRange { base: FIRMWARE_RAM_PA, size: FIRMWARE_RAM_SIZE };
     const HANDOFF_RAM: PhysRange = PhysRange { base: HANDOFF_PA, size: HANDOFF_SIZE };
+    /// The UART at `UART_PA` is Linux's `ttyS0` on this machine (the port
+    /// the Linux boot tests read), at the 115200 8N1 the console driver
+    /// programs (`tianshan_drivers::console`).
+    const LINUX_CONSOLE: &'static str = "ttyS0,115200";
     type DmaHal = dma::DmaHal;
 
     fn install_console(&self) {

@@ -6,9 +6,12 @@
 //!
 //! 1. Boot Loader Specification type #1 entries, `/loader/entries/*.conf`,
 //!    in `bls::compare_entries` order;
-//! 2. PMON menus, `/boot/boot.cfg`, its own `default` entry first, then the
+//! 2. PMON menus, `/boot/boot.cfg` or else `/boot.cfg` (where the Debian
+//!    installer stick has it), its own `default` entry first, then the
 //!    others in file order. `(wd0,N)/path` names partition N (counted from
-//!    0, Linux's partition N+1) of the same disk.
+//!    0, Linux's partition N+1) of the same disk; unit 0 of `wd`, `sd`,
+//!    `usb` and `cd` all name the disk being read, other devices make the
+//!    entry unusable (`pmon::own_disk`).
 //!
 //! The configured `default` (an index into that menu, or a title, BLS id or
 //! file name) moves one entry to the front. Each entry is tried in turn:
@@ -20,9 +23,10 @@
 //! left the boot manager moves to its next source.
 //!
 //! The command line is `opt/tianshan/cmdline` if present, else the entry's
-//! (`options` / `args`), else the configured `cmdline`. The first `initrd`
-//! line is loaded after the kernel and passed to Linux (Tianshan kernels
-//! take none).
+//! (`options` / `args`; `args nil` is an empty one), else the configured
+//! `cmdline`; the loader adds the firmware's `console=` to a Linux command
+//! line that names none. The first `initrd` line is loaded after the kernel
+//! and passed to Linux (Tianshan kernels take none).
 
 use super::fs::{FileSystem, FsError, Node};
 use super::{DiskError, Place, SharedDisk, places};
@@ -43,8 +47,6 @@ use tianshan_drivers::println;
 
 /// Directory of BLS type #1 entries.
 pub const ENTRIES_DIR: &str = "/loader/entries";
-/// PMON's menu file.
-pub const BOOT_CFG: &str = "/boot/boot.cfg";
 /// Largest entry or menu file read.
 const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 /// Most BLS entries read from one directory (by file name order).
@@ -134,7 +136,12 @@ fn boot_disk<B: Board + 'static>(
                 bls_entries(&mut fs, i, &mut entries);
                 pmon_entries(&mut fs, i, &mut entries);
                 if entries.len() == before {
-                    say!("{}: no boot entries ({ENTRIES_DIR}/*.conf or {BOOT_CFG})", place.name);
+                    say!(
+                        "{}: no boot entries ({ENTRIES_DIR}/*.conf, {} or {})",
+                        place.name,
+                        pmon::BOOT_CFG_PATHS[0],
+                        pmon::BOOT_CFG_PATHS[1]
+                    );
                 }
                 file_systems.push(Some(fs));
             }
@@ -284,14 +291,17 @@ fn pmon_path_text(p: &pmon::PmonPath<'_>) -> String {
     }
 }
 
+/// Reads the first of PMON's menu files ([`pmon::BOOT_CFG_PATHS`]) the file system has.
 fn pmon_entries<B: Board + 'static>(fs: &mut FileSystem<B>, at: usize, out: &mut Vec<Entry>) {
-    let Some(text) = read_config(fs, BOOT_CFG) else { return };
+    let Some((file, text)) = pmon::BOOT_CFG_PATHS.iter().find_map(|&file| Some((file, read_config(fs, file)?))) else {
+        return;
+    };
     let parsed = pmon::parse_bytes(&text);
     for d in parsed.diagnostics.iter() {
-        say!("{BOOT_CFG}: {d}");
+        say!("{file}: {d}");
     }
     if parsed.diagnostics.overflowed() > 0 {
-        say!("{BOOT_CFG}: {} more problems not shown", parsed.diagnostics.overflowed());
+        say!("{file}: {} more problems not shown", parsed.diagnostics.overflowed());
     }
     let cfg = parsed.value;
     let default = cfg.default_index();
@@ -299,7 +309,7 @@ fn pmon_entries<B: Board + 'static>(fs: &mut FileSystem<B>, at: usize, out: &mut
     for i in order {
         let Some(e) = cfg.entries().get(i) else { continue };
         out.push(Entry {
-            origin: format!("{BOOT_CFG}: entry {} '{}'", e.title_index, e.title),
+            origin: format!("{file}: entry {} '{}'", e.title_index, e.title),
             names: alloc::vec![e.title.to_string()],
             key: "kernel",
             kernel_text: pmon_path_text(&e.kernel),

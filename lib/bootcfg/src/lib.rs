@@ -6,7 +6,11 @@
 //! - [`bls`]: Boot Loader Specification type #1 entries
 //!   (`/loader/entries/*.conf`), and their menu order;
 //! - [`pmon`]: the `boot.cfg` menus of Loongson's PMON firmware
-//!   (`/boot/boot.cfg`), and PMON device paths.
+//!   (`/boot/boot.cfg` or `/boot.cfg`), PMON device paths and which devices
+//!   name the disk being read.
+//!
+//! And [`cmdline`]: whether a Linux command line names a `console=`, and
+//! where the firmware adds its own when it does not.
 //!
 //! All three work the same way. Nothing allocates and nothing panics, whatever
 //! the input: results borrow `&str` slices of it, lists have fixed capacities
@@ -29,6 +33,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod bls;
+pub mod cmdline;
 pub mod config;
 mod list;
 pub mod pmon;

@@ -1,5 +1,10 @@
 //! PMON `boot.cfg` menus, as Loongson's PMON firmware reads from `/boot/boot.cfg`.
 //!
+//! The file is looked for at each path of [`BOOT_CFG_PATHS`] on a partition:
+//! `/boot/boot.cfg`, where installed systems keep it, then `/boot.cfg`,
+//! where Debian's installer stick has it (the `loongson-3` files of
+//! `debian-installer-12-netboot-mips64el` go to the root of a FAT stick).
+//!
 //! ```text
 //! default 0
 //! timeout 3
@@ -15,7 +20,8 @@
 //!   order), `timeout N` (seconds), `showmenu 0|1`.
 //! - `title <text>` starts an entry; the `kernel`, `initrd` and `args` lines
 //!   after it (usually indented, which is not required) belong to it. `args`
-//!   is the rest of the line, verbatim.
+//!   is the rest of the line, verbatim, except that `args nil` ([`NO_ARGS`])
+//!   is PMON's way to write "no arguments" and gives an empty command line.
 //! - The key is the first word (any ASCII case); white space separates it
 //!   from the value. Lines whose first non-blank character is `#` are
 //!   comments.
@@ -28,12 +34,30 @@
 //! `/dev/fs/ext2@wd0b/boot/vmlinux` (partition `b`, the second), or none
 //! (`/boot/vmlinuz`, on the partition holding `boot.cfg`). [`split_path`]
 //! takes them apart.
+//!
+//! Devices: the firmware reads `boot.cfg` from one disk and can only load
+//! from that disk, so a device must name it. Unit 0 of a disk kind PMON
+//! knows ([`DISK_KINDS`]: `wd` IDE/SATA, `sd` SCSI, `usb` USB storage, `cd`
+//! CD-ROM) does, whatever kind the disk really is: QEMU gives us virtio-blk
+//! disks, while a stick's file says `usb0` and an installed system's
+//! `wd0`. Another unit (`wd1`) or kind (`fd0`) cannot be mapped: the path
+//! is reported unusable ([`PathError::OtherUnit`], [`PathError::NotADisk`])
+//! and its entry skipped. [`own_disk`] is that rule.
 
 use core::fmt;
 
 use crate::list::{Diagnostic, Diagnostics, FixedList, Parsed};
 use crate::text::{self, Excerpt, Names, NumberError, Utf8Fault};
 
+/// Where a partition's `boot.cfg` is looked for, in order; the first found
+/// is read.
+pub const BOOT_CFG_PATHS: [&str; 2] = ["/boot/boot.cfg", "/boot.cfg"];
+/// The `args` value that means "no arguments".
+pub const NO_ARGS: &str = "nil";
+/// The disk kinds whose unit 0 names the disk holding `boot.cfg`.
+pub const DISK_KINDS: [&str; 4] = ["wd", "sd", "usb", "cd"];
+/// The unit number that names the disk holding `boot.cfg`.
+const OWN_UNIT: &str = "0";
 /// Most entries kept from one file.
 pub const MAX_ENTRIES: usize = 32;
 /// Longest `timeout` accepted (one hour).
@@ -109,6 +133,10 @@ pub enum PathError {
     NotFileSystem,
     /// A device, but no file after it.
     NoFile,
+    /// A disk kind of [`DISK_KINDS`] with a unit other than 0.
+    OtherUnit,
+    /// A device whose kind is not in [`DISK_KINDS`].
+    NotADisk,
 }
 
 impl fmt::Display for PathError {
@@ -123,6 +151,8 @@ impl fmt::Display for PathError {
             PathError::EmptyFilesystem => "no file-system type before '@'",
             PathError::NotFileSystem => "only '/dev/fs/<type>@<device>/...' device paths name files",
             PathError::NoFile => "it names no file",
+            PathError::OtherUnit => "only unit 0 (wd0, sd0, usb0, cd0) names the disk holding boot.cfg",
+            PathError::NotADisk => "the device is not a disk (wd0, sd0, usb0 or cd0 names the disk holding boot.cfg)",
         })
     }
 }
@@ -177,6 +207,28 @@ pub fn split_path(path: &str) -> Result<PmonPath<'_>, PathError> {
     Ok(PmonPath { device: None, filesystem: None, partition: None, path: within(path)? })
 }
 
+/// Checks that `device` (`usb0`) names the disk holding `boot.cfg`: unit 0
+/// of a kind in [`DISK_KINDS`], in any ASCII case. See the module
+/// documentation.
+pub fn own_disk(device: &str) -> Result<(), PathError> {
+    let letters = device.bytes().take_while(u8::is_ascii_alphabetic).count();
+    let (kind, unit) = device.split_at_checked(letters).ok_or(PathError::BadDevice)?;
+    if !DISK_KINDS.iter().any(|known| known.eq_ignore_ascii_case(kind)) {
+        return Err(PathError::NotADisk);
+    }
+    if unit != OWN_UNIT {
+        return Err(PathError::OtherUnit);
+    }
+    Ok(())
+}
+
+/// [`split_path`], then [`own_disk`] for a path that names a device.
+pub fn split_own_path(path: &str) -> Result<PmonPath<'_>, PathError> {
+    let split = split_path(path)?;
+    split.device.map_or(Ok(()), own_disk)?;
+    Ok(split)
+}
+
 /// The file part without leading slashes; it must name something.
 fn within(file: &str) -> Result<&str, PathError> {
     let file = file.trim_start_matches(PATH_SEPARATOR);
@@ -223,7 +275,7 @@ pub struct PmonEntry<'a> {
     pub kernel: PmonPath<'a>,
     /// The `initrd` path.
     pub initrd: Option<PmonPath<'a>>,
-    /// The `args` line: the kernel command line.
+    /// The `args` line: the kernel command line (empty for `args nil`).
     pub args: Option<&'a str>,
 }
 
@@ -423,10 +475,10 @@ impl<'a> Reader<'a> {
                     return Err(Problem::OutsideEntry(Excerpt::new(key)));
                 };
                 if known == key::ARGS {
-                    draft.args = Some(value);
+                    draft.args = Some(if value == NO_ARGS { "" } else { value });
                     return Ok(());
                 }
-                let path = split_path(value).map_err(|error| {
+                let path = split_own_path(value).map_err(|error| {
                     draft.broken = true;
                     Problem::BadPath { key: Excerpt::new(key), path: Excerpt::new(value), error }
                 })?;

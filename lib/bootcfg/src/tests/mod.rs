@@ -4,6 +4,7 @@
 //! others check parsed values and the exact text of diagnostics.
 
 mod bls;
+mod cmdline;
 mod config;
 mod pmon;
 mod robustness;

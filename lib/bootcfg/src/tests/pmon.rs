@@ -244,3 +244,92 @@ fn entries_beyond_the_capacity_are_reported() {
     assert_eq!(parsed.value.entries().overflowed(), 1);
     assert_eq!(messages(&parsed.diagnostics), ["line 65: more than 32 entries; 'E32' ignored"]);
 }
+
+/// `loongson-3/boot.cfg` of `debian-installer-12-netboot-mips64el`, byte for
+/// byte (tab-indented, `args nil`).
+const DEBIAN_INSTALLER: &str = "default 0\ntimeout 0\nshowmenu 0\n\ntitle Boot d-i\n\
+                                \tkernel (usb0,0)/vmlinuz-6.1.0-50-loongson-3\n\
+                                \tinitrd (usb0,0)/initrd.gz\n\targs nil\n";
+
+#[test]
+fn the_installer_stick_file() {
+    let parsed = pmon::parse(DEBIAN_INSTALLER);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", messages(&parsed.diagnostics));
+    let config = parsed.value;
+    assert_eq!(config.timeout_seconds, Some(0));
+    assert_eq!(config.show_menu, Some(false));
+    let entry = config.default_entry().expect("one entry");
+    assert_eq!(entry.title, "Boot d-i");
+    assert_eq!(entry.kernel, disk("usb0", Some(0), "vmlinuz-6.1.0-50-loongson-3"));
+    assert_eq!(entry.initrd, Some(disk("usb0", Some(0), "initrd.gz")));
+    // PMON's "no arguments": an empty command line, not the word.
+    assert_eq!(entry.args, Some(""));
+}
+
+#[test]
+fn nil_is_no_arguments_only_on_its_own() {
+    let with = |args: &str| {
+        let text = format!("title T\nkernel /vmlinux\nargs {args}\n");
+        let parsed = pmon::parse(&text);
+        parsed.value.default_entry().expect("entry").args.map(String::from)
+    };
+    assert_eq!(with("nil"), Some(String::new()));
+    assert_eq!(with("  nil  "), Some(String::new()));
+    assert_eq!(with("nil quiet"), Some("nil quiet".into()));
+    assert_eq!(with("nilx"), Some("nilx".into()));
+    assert_eq!(with("NIL"), Some("NIL".into()));
+    assert_eq!(with("quiet nil"), Some("quiet nil".into()));
+}
+
+#[test]
+fn boot_cfg_is_looked_for_where_pmon_and_the_installer_put_it() {
+    assert_eq!(pmon::BOOT_CFG_PATHS, ["/boot/boot.cfg", "/boot.cfg"]);
+}
+
+#[test]
+fn unit_0_of_every_disk_kind_names_this_disk() {
+    for device in ["wd0", "sd0", "usb0", "cd0", "USB0", "Wd0"] {
+        assert_eq!(pmon::own_disk(device), Ok(()), "{device}");
+    }
+    for device in ["wd1", "usb2", "sd00", "cd10", "wd", "wd0x", "wd99999999999999999999999"] {
+        assert_eq!(pmon::own_disk(device), Err(PathError::OtherUnit), "{device}");
+    }
+    for device in ["fd0", "tftp0", "nand0", "", "0", "usbx0", "ü0", "wdusb0"] {
+        assert_eq!(pmon::own_disk(device), Err(PathError::NotADisk), "{device:?}");
+    }
+    assert_eq!(PathError::OtherUnit.to_string(), "only unit 0 (wd0, sd0, usb0, cd0) names the disk holding boot.cfg");
+    assert_eq!(
+        PathError::NotADisk.to_string(),
+        "the device is not a disk (wd0, sd0, usb0 or cd0 names the disk holding boot.cfg)"
+    );
+}
+
+#[test]
+fn devices_that_are_not_this_disk_skip_their_entry() {
+    let text = "title Second disk\n\
+                kernel (wd1,0)/vmlinuz\n\
+                title Floppy initrd\n\
+                kernel (usb0,0)/vmlinuz\n\
+                initrd /dev/fs/fat@fd0/initrd.gz\n\
+                title Stick\n\
+                kernel /dev/fs/vfat@usb0a/vmlinuz\n\
+                initrd (cd0)/initrd.gz\n\
+                title Plain\n\
+                kernel /vmlinuz\n";
+    let parsed = pmon::parse(text);
+    assert_eq!(
+        messages(&parsed.diagnostics),
+        [
+            "line 2: kernel path '(wd1,0)/vmlinuz' is unusable: only unit 0 (wd0, sd0, usb0, cd0) names the \
+             disk holding boot.cfg; entry skipped",
+            "line 5: initrd path '/dev/fs/fat@fd0/initrd.gz' is unusable: the device is not a disk (wd0, sd0, \
+             usb0 or cd0 names the disk holding boot.cfg); entry skipped",
+        ]
+    );
+    let titles: Vec<&str> = parsed.value.entries().iter().map(|entry| entry.title).collect();
+    assert_eq!(titles, ["Stick", "Plain"]);
+    // split_path itself still takes any device apart; the parser applies the rule.
+    assert_eq!(split_path("(wd1,0)/vmlinuz"), Ok(disk("wd1", Some(0), "vmlinuz")));
+    assert_eq!(pmon::split_own_path("(wd1,0)/vmlinuz"), Err(PathError::OtherUnit));
+    assert_eq!(pmon::split_own_path("/vmlinuz").map(|p| p.path), Ok("vmlinuz"));
+}

@@ -2,7 +2,8 @@
 //!
 //! Each input goes through all three parsers (a firmware may well hand a
 //! PMON file to the BLS parser), and the results are checked for the
-//! promises the crate makes: no panic, diagnostics that point at a line of
+//! promises the crate makes (the command-line functions get the same input
+//! as a kernel command line): no panic, diagnostics that point at a line of
 //! the input and print, bounded lists, a default that exists.
 
 use core::cmp::Ordering;
@@ -10,7 +11,7 @@ use core::fmt::Display;
 
 use super::Rng;
 use crate::bls::{self, BlsEntry, compare_entries};
-use crate::{Diagnostics, compare_versions, config, pmon};
+use crate::{Diagnostics, cmdline, compare_versions, config, pmon};
 
 const CONFIG_SAMPLE: &[u8] = "\u{feff}# Tianshan\r\nbootdelay = 5\nbootorder = disk, fwcfg\nbootdelya = 2\n\
     default = Debian 键盘\ncmdline = console=ttyS0,115200 # kept\n\tgarbage\nconsole=serial\n"
@@ -63,6 +64,10 @@ const TOKENS: &[&[u8]] = &[
     b"99999999999999999999",
     b"(wd0,0)",
     b"(usb0,",
+    b"(wd1,0)",
+    b"nil",
+    b"--",
+    b"\"",
     b")",
     b"/",
     b"/dev/fs/ext2@wd0b",
@@ -117,6 +122,11 @@ fn check_all(input: &[u8]) {
             }
             assert!(!error.to_string().is_empty());
         }
+    }
+
+    if let Ok(text) = core::str::from_utf8(input) {
+        let with_console = cmdline::add_console(text, "ttyS0").map(|pieces| pieces.concat());
+        assert!(cmdline::names_console(with_console.as_deref().unwrap_or(text)), "{text:?}");
     }
 
     let parsed = pmon::parse_bytes(input);
