@@ -788,6 +788,12 @@ impl Volume {
     fn resolve<D: BlockDevice>(&self, dev: &mut D, path: &str) -> Result<(Inode, String), D::Error> {
         let mut scratch = vec![0u8; self.block_size as usize];
         let root = self.inode(dev, &mut scratch, ROOT_INODE)?;
+        if !root.is_dir() {
+            return Err(ExtError::Corrupt(
+                self.kind,
+                Corrupt::Inode { inode: ROOT_INODE, what: "the root is not a directory" },
+            ));
+        }
         // Components still to look up, last first.
         let mut todo: Vec<Vec<u8>> =
             path.split('/').filter(|c| !c.is_empty()).rev().map(|c| c.as_bytes().to_vec()).collect();

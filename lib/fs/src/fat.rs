@@ -63,6 +63,9 @@ const ENTRY_FREE: u8 = 0xE5;
 const ENTRY_END: u8 = 0x00;
 /// A first name byte of 0x05 stands for 0xE5 (a real character).
 const ENTRY_KANJI_E5: u8 = 0x05;
+/// A first name byte of 0x20 (a space) makes the entry invalid (FAT spec
+/// §6.1): its 8.3 name would be empty, so it is passed over.
+const ENTRY_INVALID_SPACE: u8 = b' ';
 /// DIR_NTRes bits: base name / extension shown in lower case.
 const NT_LOWER_BASE: u8 = 0x08;
 const NT_LOWER_EXT: u8 = 0x10;
@@ -685,7 +688,7 @@ impl Volume {
                 let attr = entry[DIR_ATTR];
                 match entry[0] {
                     ENTRY_END => return ControlFlow::Break(()),
-                    ENTRY_FREE => lfn.reset(),
+                    ENTRY_FREE | ENTRY_INVALID_SPACE => lfn.reset(),
                     _ if attr & ATTR_LONG_NAME_MASK == ATTR_LONG_NAME => lfn.add(entry),
                     _ if attr & ATTR_VOLUME_ID != 0 => lfn.reset(),
                     _ => {

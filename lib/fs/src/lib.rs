@@ -20,3 +20,5 @@ extern crate alloc;
 
 pub mod ext;
 pub mod fat;
+#[cfg(test)]
+mod tests;
