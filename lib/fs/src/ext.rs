@@ -774,7 +774,9 @@ impl Volume {
                 {
                     return Err(bad());
                 }
-                if ino != 0 && f(&block[at + DIRENT_HEADER..at + DIRENT_HEADER + name_len], ino) {
+                // An entry without a name cannot be looked up (e2fsck calls
+                // it damage); like an unused one (inode 0), it is passed over.
+                if ino != 0 && name_len > 0 && f(&block[at + DIRENT_HEADER..at + DIRENT_HEADER + name_len], ino) {
                     return Ok(());
                 }
                 at += rec_len;

@@ -157,3 +157,55 @@ fn ext_refuses_a_root_that_is_not_a_directory() {
     assert!(error.to_string().contains("not a directory"), "message: {error}");
     assert!(volume.lookup(&mut disk, "/boot/vmlinuz").is_err());
 }
+
+/// Block of the root directory's one data block in `ext2_with_root_entries`.
+const EXT_ROOT_DIR_BLOCK: usize = 20;
+
+/// `ext2_with_root_mode` with a root directory (a block map of one block)
+/// holding `entries` (inode, name), each a regular empty file.
+fn ext2_with_root_entries(entries: &[(u32, &[u8])]) -> MemDisk {
+    let MemDisk(mut d) = ext2_with_root_mode(0x41ED);
+    let root = EXT_INODE_TABLE * EXT_BLOCK + 128;
+    put32(&mut d, root + 0x4, EXT_BLOCK as u32); // i_size_lo
+    put32(&mut d, root + 0x1C, (EXT_BLOCK / SECTOR_SIZE) as u32); // i_blocks_lo, in sectors
+    put32(&mut d, root + 0x28, EXT_ROOT_DIR_BLOCK as u32); // i_block[0]
+    let mut at = EXT_ROOT_DIR_BLOCK * EXT_BLOCK;
+    for (i, (inode, name)) in entries.iter().enumerate() {
+        let last = i + 1 == entries.len();
+        let rec_len =
+            if last { EXT_ROOT_DIR_BLOCK * EXT_BLOCK + EXT_BLOCK - at } else { (8 + name.len()).next_multiple_of(4) };
+        put32(&mut d, at, *inode); // inode
+        put16(&mut d, at + 4, rec_len as u16); // rec_len
+        put16(&mut d, at + 6, name.len() as u16); // name_len (no filetype feature)
+        d[at + 8..at + 8 + name.len()].copy_from_slice(name);
+        let file = EXT_INODE_TABLE * EXT_BLOCK + (*inode as usize - 1) * 128;
+        put16(&mut d, file, 0x81A4); // i_mode: a regular file
+        at += rec_len;
+    }
+    MemDisk(d)
+}
+
+fn ext_names(disk: &mut MemDisk) -> Vec<String> {
+    let volume = ext::Volume::mount(disk).expect("the image mounts");
+    let root = volume.lookup(disk, "/").expect("root");
+    let mut names = Vec::new();
+    volume.list(disk, &root, &mut |n| names.push(n.name.clone())).expect("list");
+    names
+}
+
+#[test]
+fn ext_lists_root_entries() {
+    let mut disk = ext2_with_root_entries(&[(12, b"vmlinuz"), (13, b"initrd")]);
+    assert_eq!(ext_names(&mut disk), ["vmlinuz", "initrd"]);
+    let volume = ext::Volume::mount(&mut disk).expect("mounts");
+    assert_eq!(volume.lookup(&mut disk, "/initrd").expect("found").inode, 13);
+}
+
+/// Found by the `ext` fuzz target: a directory entry with a zero-length
+/// name was listed with an empty name, which no lookup can find. Such
+/// entries are now passed over, like unused ones.
+#[test]
+fn ext_skips_an_entry_without_a_name() {
+    let mut disk = ext2_with_root_entries(&[(12, b""), (13, b"initrd")]);
+    assert_eq!(ext_names(&mut disk), ["initrd"]);
+}
