@@ -5,8 +5,8 @@
 //! - every file read back fills exactly `min(size, MAX_READ)` bytes, its
 //!   directory size (a FAT read also checks that the cluster chain ends
 //!   where the size says, so `Ok` there means the chain agreed);
-//! - listing a file is refused as "not a directory", reading a directory as
-//!   "is a directory";
+//! - listing a file fails, and reading a directory is refused as "is a
+//!   directory";
 //! - looking a listed node up again by its path finds the same node, when
 //!   its name is unique in the directory (FAT compares without regard to
 //!   case; on ext the listed node may be a link, which lookup follows).
@@ -24,130 +24,145 @@ const MAX_DEPTH: usize = 6;
 /// Largest read per file (a hostile size may claim 4 GiB; every seed file is smaller).
 const MAX_READ: u64 = 64 * 1024;
 
-/// A node seen in a listing, with its path from the root.
-struct Seen<N> {
-    path: String,
-    node: N,
-    /// Whether no other entry of its directory has the same name.
-    unique: bool,
+/// What the walk needs from a reader, so one walk checks both.
+trait Reader<D: BlockDevice> {
+    type Node: Clone;
+    fn lookup(&mut self, dev: &mut D, path: &str) -> Option<Self::Node>;
+    /// The directory's entries; `Err(true)` when refused as not a directory
+    /// (the walk only needs to know that it failed).
+    fn list(&mut self, dev: &mut D, dir: &Self::Node) -> Result<Vec<Self::Node>, bool>;
+    /// Bytes read; `Err(true)` when refused as a directory.
+    fn read(&mut self, dev: &mut D, file: &Self::Node, buf: &mut [u8]) -> Result<usize, bool>;
+    fn name(node: &Self::Node) -> &str;
+    fn is_dir(node: &Self::Node) -> bool;
+    fn size(node: &Self::Node) -> u64;
+    /// Whether the file system takes the two names for one.
+    fn same_name(a: &str, b: &str) -> bool;
+    /// Checks what looking up a listed node's path found.
+    fn check_found(found: &Self::Node, listed: &Self::Node, path: &str);
 }
 
-/// Marks each entry whose name no sibling shares (`same` compares names).
-fn with_uniqueness<N>(parent: &str, nodes: Vec<(String, N)>, same: fn(&str, &str) -> bool) -> Vec<Seen<N>> {
-    let names: Vec<String> = nodes.iter().map(|(name, _)| name.clone()).collect();
-    nodes
-        .into_iter()
-        .map(|(name, node)| {
-            let unique = names.iter().filter(|other| same(other, &name)).count() == 1;
-            let path = if parent == "/" { format!("/{name}") } else { format!("{parent}/{name}") };
-            Seen { path, node, unique }
-        })
-        .collect()
+impl<D: BlockDevice> Reader<D> for fat::Volume {
+    type Node = fat::Node;
+    fn lookup(&mut self, dev: &mut D, path: &str) -> Option<fat::Node> {
+        fat::Volume::lookup(self, dev, path).ok()
+    }
+    fn list(&mut self, dev: &mut D, dir: &fat::Node) -> Result<Vec<fat::Node>, bool> {
+        let mut nodes = Vec::new();
+        match fat::Volume::list(self, dev, dir, &mut |n| nodes.push(n.clone())) {
+            Ok(()) => Ok(nodes),
+            Err(e) => Err(matches!(e, fat::FatError::NotADirectory)),
+        }
+    }
+    fn read(&mut self, dev: &mut D, file: &fat::Node, buf: &mut [u8]) -> Result<usize, bool> {
+        fat::Volume::read(self, dev, file, buf).map_err(|e| matches!(e, fat::FatError::IsADirectory))
+    }
+    fn name(node: &fat::Node) -> &str {
+        &node.name
+    }
+    fn is_dir(node: &fat::Node) -> bool {
+        node.is_dir
+    }
+    fn size(node: &fat::Node) -> u64 {
+        node.size.into()
+    }
+    fn same_name(a: &str, b: &str) -> bool {
+        fat::names_match(a, b)
+    }
+    fn check_found(found: &fat::Node, listed: &fat::Node, path: &str) {
+        assert_eq!(found, listed, "lookup of {path} found another node");
+    }
 }
 
-/// Mounts `dev` as FAT and checks what it finds.
-pub fn check_fat<D: BlockDevice>(dev: &mut D) {
-    let Ok(mut volume) = fat::Volume::mount(dev) else { return };
-    let _ = volume.kind();
-    let Ok(root) = volume.lookup(dev, "/") else { return };
-    assert!(root.is_dir, "the root is not a directory");
+impl<D: BlockDevice> Reader<D> for ext::Volume {
+    type Node = ext::Node;
+    fn lookup(&mut self, dev: &mut D, path: &str) -> Option<ext::Node> {
+        ext::Volume::lookup(self, dev, path).ok()
+    }
+    fn list(&mut self, dev: &mut D, dir: &ext::Node) -> Result<Vec<ext::Node>, bool> {
+        let mut nodes = Vec::new();
+        match ext::Volume::list(self, dev, dir, &mut |n| nodes.push(n.clone())) {
+            Ok(()) => Ok(nodes),
+            Err(e) => Err(matches!(e, ext::ExtError::NotADirectory)),
+        }
+    }
+    fn read(&mut self, dev: &mut D, file: &ext::Node, buf: &mut [u8]) -> Result<usize, bool> {
+        ext::Volume::read(self, dev, file, buf).map_err(|e| matches!(e, ext::ExtError::IsADirectory))
+    }
+    fn name(node: &ext::Node) -> &str {
+        &node.name
+    }
+    fn is_dir(node: &ext::Node) -> bool {
+        node.is_dir
+    }
+    fn size(node: &ext::Node) -> u64 {
+        node.size
+    }
+    fn same_name(a: &str, b: &str) -> bool {
+        a == b
+    }
+    /// A listed link is not followed, its lookup is: only the same inode
+    /// must match.
+    fn check_found(found: &ext::Node, listed: &ext::Node, path: &str) {
+        if found.inode == listed.inode {
+            assert_eq!((found.is_dir, found.size), (listed.is_dir, listed.size), "lookup of {path}: other fields");
+        }
+    }
+}
+
+/// Walks the volume from the root, checking each node (module docs).
+fn walk<D: BlockDevice, R: Reader<D>>(volume: &mut R, dev: &mut D) {
+    let Some(root) = volume.lookup(dev, "/") else { return };
+    assert!(R::is_dir(&root), "the root is not a directory");
     let mut queue = vec![(String::from("/"), root, 0usize)];
     let mut budget = MAX_NODES;
     while let Some((dir_path, dir, depth)) = queue.pop() {
-        let mut entries = Vec::new();
-        if volume.list(dev, &dir, &mut |n| entries.push((n.name.clone(), n.clone()))).is_err() {
-            continue;
-        }
-        for seen in with_uniqueness(&dir_path, entries, fat::names_match) {
+        let Ok(entries) = volume.list(dev, &dir) else { continue };
+        for node in &entries {
             if budget == 0 {
                 return;
             }
             budget -= 1;
-            let node = &seen.node;
-            assert!(!node.name.is_empty(), "an entry of {dir_path} has an empty name");
-            assert!(node.name != "." && node.name != "..", "list gave {} in {dir_path}", node.name);
-            if seen.unique
-                && !node.name.contains('/')
-                && let Ok(found) = volume.lookup(dev, &seen.path)
+            let name = R::name(node);
+            assert!(!name.is_empty(), "an entry of {dir_path} has an empty name");
+            assert!(name != "." && name != "..", "list gave {name} in {dir_path}");
+            let path = if dir_path == "/" { format!("/{name}") } else { format!("{dir_path}/{name}") };
+            let unique = entries.iter().filter(|other| R::same_name(R::name(other), name)).count() == 1;
+            if unique
+                && !name.contains('/')
+                && let Some(found) = volume.lookup(dev, &path)
             {
-                assert_eq!(&found, node, "lookup of {} found another node", seen.path);
+                R::check_found(&found, node, &path);
             }
-            if node.is_dir {
-                let mut buf = [0u8; 1];
-                assert!(
-                    matches!(volume.read(dev, node, &mut buf), Err(fat::FatError::IsADirectory)),
-                    "directory {} read as a file",
-                    seen.path
-                );
+            if R::is_dir(node) {
+                assert_eq!(volume.read(dev, node, &mut [0u8; 1]), Err(true), "directory {path} read as a file");
                 if depth < MAX_DEPTH {
-                    queue.push((seen.path.clone(), node.clone(), depth + 1));
+                    queue.push((path, node.clone(), depth + 1));
                 }
             } else {
-                assert!(
-                    matches!(volume.list(dev, node, &mut |_| {}), Err(fat::FatError::NotADirectory)),
-                    "file {} listed as a directory",
-                    seen.path
-                );
-                let want = u64::from(node.size).min(MAX_READ) as usize;
+                assert!(volume.list(dev, node).is_err(), "file {path} listed as a directory");
+                let want = R::size(node).min(MAX_READ) as usize;
                 let mut buf = vec![0u8; want];
                 if let Ok(n) = volume.read(dev, node, &mut buf) {
-                    assert_eq!(n, want, "{}: read {n} bytes of a {}-byte file", seen.path, node.size);
+                    assert_eq!(n, want, "{path}: read {n} bytes of a {}-byte file", R::size(node));
                 }
             }
         }
     }
 }
 
+/// Mounts `dev` as FAT and checks what it finds.
+pub fn check_fat<D: BlockDevice>(dev: &mut D) {
+    if let Ok(mut volume) = fat::Volume::mount(dev) {
+        let _ = volume.kind();
+        walk(&mut volume, dev);
+    }
+}
+
 /// Mounts `dev` as ext2/3/4 and checks what it finds.
 pub fn check_ext<D: BlockDevice>(dev: &mut D) {
-    let Ok(volume) = ext::Volume::mount(dev) else { return };
-    let _ = volume.kind();
-    let Ok(root) = volume.lookup(dev, "/") else { return };
-    assert!(root.is_dir, "the root is not a directory");
-    let mut queue = vec![(String::from("/"), root, 0usize)];
-    let mut budget = MAX_NODES;
-    while let Some((dir_path, dir, depth)) = queue.pop() {
-        let mut entries = Vec::new();
-        if volume.list(dev, &dir, &mut |n| entries.push((n.name.clone(), n.clone()))).is_err() {
-            continue;
-        }
-        for seen in with_uniqueness(&dir_path, entries, |a, b| a == b) {
-            if budget == 0 {
-                return;
-            }
-            budget -= 1;
-            let node = &seen.node;
-            assert!(node.name != "." && node.name != "..", "list gave {} in {dir_path}", node.name);
-            if seen.unique
-                && !node.name.contains('/')
-                && let Ok(found) = volume.lookup(dev, &seen.path)
-                && found.inode == node.inode
-            {
-                assert_eq!(
-                    (found.is_dir, found.size),
-                    (node.is_dir, node.size),
-                    "lookup of {} found inode {} with other fields",
-                    seen.path,
-                    node.inode
-                );
-            }
-            if node.is_dir {
-                let mut buf = [0u8; 1];
-                assert!(
-                    matches!(volume.read(dev, node, &mut buf), Err(ext::ExtError::IsADirectory)),
-                    "directory {} read as a file",
-                    seen.path
-                );
-                if depth < MAX_DEPTH {
-                    queue.push((seen.path.clone(), node.clone(), depth + 1));
-                }
-            } else {
-                let want = node.size.min(MAX_READ) as usize;
-                let mut buf = vec![0u8; want];
-                if let Ok(n) = volume.read(dev, node, &mut buf) {
-                    assert_eq!(n, want, "{}: read {n} bytes of a {}-byte file", seen.path, node.size);
-                }
-            }
-        }
+    if let Ok(mut volume) = ext::Volume::mount(dev) {
+        let _ = volume.kind();
+        walk(&mut volume, dev);
     }
 }
