@@ -6,9 +6,9 @@
 //! files so that a large file is fragmented into an extent tree of depth 1
 //! or more. e2fsprogs must be installed (Debian package `e2fsprogs`).
 
-use tianshan_fs::ext::{ExtError, ExtKind, Node, Unsupported, Volume};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use tianshan_fs::ext::{ExtError, ExtKind, Node, Unsupported, Volume};
 use tianshan_partition::BlockDevice;
 use tianshan_qemu_tests::disk::{MIB, MemDisk, OutOfRange, e2fs_tool};
 use tianshan_qemu_tests::{run_tool, scratch_dir};

@@ -1,8 +1,8 @@
 //! Host tests of the firmware's FAT reader (`tianshan_fs::fat`, lib/fs) on
 //! volumes made by the `fatfs` crate, intact and damaged. No QEMU.
 
-use tianshan_fs::fat::{BadChain, BadGeometry, FatError, FatKind, Node, Volume};
 use std::io::{Cursor, Seek, SeekFrom, Write};
+use tianshan_fs::fat::{BadChain, BadGeometry, FatError, FatKind, Node, Volume};
 use tianshan_partition::{BlockDevice, NotFat};
 use tianshan_qemu_tests::disk::{MIB, MemDisk, OutOfRange, SECTOR};
 
