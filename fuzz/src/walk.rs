@@ -8,17 +8,22 @@
 //! - listing a file fails, and reading a directory is refused as "is a
 //!   directory";
 //! - looking a listed node up again by its path finds the same node, when
-//!   its name is unique in the directory (FAT compares without regard to
+//!   its name is unique in the directory (the first `MAX_LOOKUPS` such) (FAT compares without regard to
 //!   case; on ext the listed node may be a link, which lookup follows).
 //!
 //! Errors are fine (the input is hostile); a panic, a hang or a broken
 //! property is a bug.
 
+use std::collections::HashMap;
 use tianshan_fs::{ext, fat};
 use tianshan_partition::BlockDevice;
 
 /// Most nodes looked at per input.
 const MAX_NODES: usize = 64;
+/// Most nodes looked up again by path per input (each lookup walks every
+/// directory on the path again: in damaged directories of thousands of
+/// entries they were most of the time spent).
+const MAX_LOOKUPS: usize = 8;
 /// Deepest directory descended into.
 const MAX_DEPTH: usize = 6;
 /// Largest read per file (a hostile size may claim 4 GiB; every seed file is smaller).
@@ -36,8 +41,9 @@ trait Reader<D: BlockDevice> {
     fn name(node: &Self::Node) -> &str;
     fn is_dir(node: &Self::Node) -> bool;
     fn size(node: &Self::Node) -> u64;
-    /// Whether the file system takes the two names for one.
-    fn same_name(a: &str, b: &str) -> bool;
+    /// The name as the file system compares it: two names are one when
+    /// their keys are equal.
+    fn name_key(name: &str) -> String;
     /// Checks what looking up a listed node's path found.
     fn check_found(found: &Self::Node, listed: &Self::Node, path: &str);
 }
@@ -66,8 +72,9 @@ impl<D: BlockDevice> Reader<D> for fat::Volume {
     fn size(node: &fat::Node) -> u64 {
         node.size.into()
     }
-    fn same_name(a: &str, b: &str) -> bool {
-        fat::names_match(a, b)
+    /// Lower case, as `fat::names_match` compares.
+    fn name_key(name: &str) -> String {
+        name.chars().flat_map(char::to_lowercase).collect()
     }
     fn check_found(found: &fat::Node, listed: &fat::Node, path: &str) {
         assert_eq!(found, listed, "lookup of {path} found another node");
@@ -98,8 +105,8 @@ impl<D: BlockDevice> Reader<D> for ext::Volume {
     fn size(node: &ext::Node) -> u64 {
         node.size
     }
-    fn same_name(a: &str, b: &str) -> bool {
-        a == b
+    fn name_key(name: &str) -> String {
+        name.into()
     }
     /// A listed link is not followed, its lookup is: only the same inode
     /// must match.
@@ -116,8 +123,15 @@ fn walk<D: BlockDevice, R: Reader<D>>(volume: &mut R, dev: &mut D) {
     assert!(R::is_dir(&root), "the root is not a directory");
     let mut queue = vec![(String::from("/"), root, 0usize)];
     let mut budget = MAX_NODES;
+    let mut lookups = MAX_LOOKUPS;
     while let Some((dir_path, dir, depth)) = queue.pop() {
         let Ok(entries) = volume.list(dev, &dir) else { continue };
+        // How many entries share each name (counted once: a damaged
+        // directory may hold thousands).
+        let mut names: HashMap<String, usize> = HashMap::new();
+        for node in &entries {
+            *names.entry(R::name_key(R::name(node))).or_default() += 1;
+        }
         for node in &entries {
             if budget == 0 {
                 return;
@@ -127,12 +141,12 @@ fn walk<D: BlockDevice, R: Reader<D>>(volume: &mut R, dev: &mut D) {
             assert!(!name.is_empty(), "an entry of {dir_path} has an empty name");
             assert!(name != "." && name != "..", "list gave {name} in {dir_path}");
             let path = if dir_path == "/" { format!("/{name}") } else { format!("{dir_path}/{name}") };
-            let unique = entries.iter().filter(|other| R::same_name(R::name(other), name)).count() == 1;
-            if unique
-                && !name.contains('/')
-                && let Some(found) = volume.lookup(dev, &path)
-            {
-                R::check_found(&found, node, &path);
+            let unique = names.get(&R::name_key(name)) == Some(&1);
+            if unique && !name.contains('/') && lookups > 0 {
+                lookups -= 1;
+                if let Some(found) = volume.lookup(dev, &path) {
+                    R::check_found(&found, node, &path);
+                }
             }
             if R::is_dir(node) {
                 assert_eq!(volume.read(dev, node, &mut [0u8; 1]), Err(true), "directory {path} read as a file");
