@@ -52,8 +52,6 @@ impl fmt::Display for OutOfDisk {
 pub struct SparseDisk {
     sectors: u64,
     written: HashMap<u64, Box<[u8; SECTOR_SIZE]>>,
-    /// Reads served, for targets that bound their work.
-    pub reads: u64,
 }
 
 impl SparseDisk {
@@ -61,7 +59,7 @@ impl SparseDisk {
     /// too short to name a size.
     pub fn from_input(data: &[u8]) -> Option<SparseDisk> {
         let size = u32::from_le_bytes(data.get(..SIZE_FIELD)?.try_into().ok()?);
-        let mut disk = SparseDisk { sectors: u64::from(size).min(MAX_SECTORS), written: HashMap::new(), reads: 0 };
+        let mut disk = SparseDisk { sectors: u64::from(size).min(MAX_SECTORS), written: HashMap::new() };
         let mut rest = &data[SIZE_FIELD..];
         while rest.len() >= RECORD_HEADER {
             let offset = u64::from(u32::from_le_bytes(rest[..4].try_into().ok()?));
@@ -100,12 +98,12 @@ impl BlockDevice for SparseDisk {
     }
 
     fn read_blocks(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), OutOfDisk> {
-        let sectors = (buf.len() / SECTOR_SIZE) as u64;
+        // The readers promise whole sectors (BlockDevice's contract).
         assert_eq!(buf.len() % SECTOR_SIZE, 0, "a reader asked for a partial sector");
+        let sectors = (buf.len() / SECTOR_SIZE) as u64;
         if lba.checked_add(sectors).is_none_or(|end| end > self.sectors) {
             return Err(OutOfDisk { lba, sectors, disk_sectors: self.sectors });
         }
-        self.reads += 1;
         for (i, chunk) in buf.chunks_exact_mut(SECTOR_SIZE).enumerate() {
             match self.written.get(&(lba + i as u64)) {
                 Some(sector) => chunk.copy_from_slice(&sector[..]),
