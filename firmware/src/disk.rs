@@ -7,8 +7,9 @@
 //! Disks are numbered in PCI discovery order (`disk0`, `disk1`, ...), their
 //! file systems named `disk0p1` (partition 1, as Linux numbers it) or
 //! `disk0` (a whole-disk file system without a partition table). A file
-//! system is FAT (`fat`) or ext2/3/4 (`ext`), both read-only readers
-//! written here; `fs` tells them apart and gives both one interface.
+//! system is FAT (`fat`) or ext2/3/4 (`ext`), both read-only readers of
+//! the `tianshan-fs` crate (`lib/fs`); `fs` tells them apart and gives both
+//! one interface.
 //!
 //! A `Disk` is open only while it is used: dropping it resets the device
 //! (virtio status 0), so it does no DMA once the firmware moves on, and in
@@ -17,9 +18,10 @@
 //! read opens again, so a mounted file system outlives a close.
 
 pub mod boot;
-pub mod ext;
-pub mod fat;
 pub mod fs;
+
+// The readers live in `lib/fs` (host-tested and fuzzed there).
+pub use tianshan_fs::{ext, fat};
 
 use crate::board::Board;
 use crate::devices;

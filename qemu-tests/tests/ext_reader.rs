@@ -1,22 +1,14 @@
-//! Host tests of the firmware's ext2/3/4 reader (`firmware/src/disk/ext.rs`)
+//! Host tests of the firmware's ext2/3/4 reader (`tianshan_fs::ext`, lib/fs)
 //! on file systems made by e2fsprogs, intact and damaged. No QEMU.
 //!
-//! The firmware crate is `no_std` and builds only for the target, so the
-//! reader (which needs nothing but `alloc` and `tianshan-partition`) is
-//! compiled into this test directly. `mkfs.ext4 -d DIR` fills a file system
+//! `mkfs.ext4 -d DIR` fills a file system
 //! from a directory without root; `debugfs -w` then deletes and writes
 //! files so that a large file is fragmented into an extent tree of depth 1
 //! or more. e2fsprogs must be installed (Debian package `e2fsprogs`).
 
-extern crate alloc;
-
-#[allow(dead_code)]
-#[path = "../../firmware/src/disk/ext.rs"]
-mod ext;
-
-use ext::{ExtError, ExtKind, Node, Unsupported, Volume};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use tianshan_fs::ext::{ExtError, ExtKind, Node, Unsupported, Volume};
 use tianshan_partition::BlockDevice;
 use tianshan_qemu_tests::disk::{MIB, MemDisk, OutOfRange, e2fs_tool};
 use tianshan_qemu_tests::{run_tool, scratch_dir};

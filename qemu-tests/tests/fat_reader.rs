@@ -1,18 +1,8 @@
-//! Host tests of the firmware's FAT reader (`firmware/src/disk/fat.rs`) on
+//! Host tests of the firmware's FAT reader (`tianshan_fs::fat`, lib/fs) on
 //! volumes made by the `fatfs` crate, intact and damaged. No QEMU.
-//!
-//! The firmware crate is `no_std` and builds only for the target, so the
-//! reader (which needs nothing but `alloc` and `tianshan-partition`) is
-//! compiled into this test directly.
 
-extern crate alloc;
-
-#[allow(dead_code)]
-#[path = "../../firmware/src/disk/fat.rs"]
-mod fat;
-
-use fat::{BadChain, BadGeometry, FatError, FatKind, Node, Volume};
 use std::io::{Cursor, Seek, SeekFrom, Write};
+use tianshan_fs::fat::{BadChain, BadGeometry, FatError, FatKind, Node, Volume};
 use tianshan_partition::{BlockDevice, NotFat};
 use tianshan_qemu_tests::disk::{MIB, MemDisk, OutOfRange, SECTOR};
 

@@ -291,10 +291,14 @@ impl Images {
     }
 }
 
-/// rustfmt and clippy on the host crates and the target build.
+/// rustfmt and clippy on the host crates, the fuzz targets and the target build.
 pub fn check(board: &Board) -> Result<()> {
     run_echoed(cargo().args(["fmt", "--all", "--check"]))?;
     run_echoed(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+    // The fuzz targets are a workspace of their own (fuzz/Cargo.toml).
+    let fuzz = ["--manifest-path", "fuzz/Cargo.toml"];
+    run_echoed(cargo().args(["fmt"]).args(fuzz).arg("--check"))?;
+    run_echoed(cargo().args(["clippy"]).args(fuzz).args(["--bins", "--", "-D", "warnings"]))?;
     let mut cmd = cargo();
     cmd.args(["clippy", "--package", &board.package, "--bins", "--release"]);
     target_args(&mut cmd, KERNEL_TARGET);

@@ -7,6 +7,7 @@ mod bench;
 mod board;
 mod build;
 mod cpio;
+mod fuzz;
 mod installer;
 mod linux;
 mod qemu;
@@ -31,6 +32,9 @@ commands:
   bench linux [--board NAME]      Linux to /init through the firmware (disk, fw_cfg) and
                                   through QEMU's -kernel: instructions, time, ratios
   install-qemu [--board NAME]     install the board's QEMU if it is missing
+  fuzz [TARGET] [--time S] [--runs N]
+                                  libFuzzer runs of the parser fuzz targets in fuzz/ (all, or
+                                  one; 60 s each unless told), seeds built from real images
   fetch-linux                     download Debian's mips64el Loongson-3 kernel and busybox,
                                   build a test initramfs (all in target/linux/)
   fetch-installer                 download Debian's mips64el installer and extract its
@@ -90,7 +94,7 @@ fn run() -> Result<()> {
     let Some((cmd, rest)) = args.split_first() else { fail!("{USAGE}") };
     // Everything that compiles needs the components rust-toolchain.toml
     // names; add the missing ones before the first build starts.
-    if matches!(cmd.as_str(), "build" | "run" | "test" | "check" | "bench") {
+    if matches!(cmd.as_str(), "build" | "run" | "test" | "check" | "bench" | "fuzz") {
         toolchain::ensure()?;
     }
     match cmd.as_str() {
@@ -122,6 +126,7 @@ fn run() -> Result<()> {
             let o = parse(rest)?;
             qemu::ensure_installed(&board::load(&o.board)?).map(|_| ())
         }
+        "fuzz" => fuzz::run(rest),
         "fetch-linux" => {
             if let Some(extra) = rest.first() {
                 fail!("fetch-linux takes no options (got '{extra}')\n\n{USAGE}");

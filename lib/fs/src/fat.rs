@@ -63,6 +63,9 @@ const ENTRY_FREE: u8 = 0xE5;
 const ENTRY_END: u8 = 0x00;
 /// A first name byte of 0x05 stands for 0xE5 (a real character).
 const ENTRY_KANJI_E5: u8 = 0x05;
+/// A first name byte of 0x20 (a space) makes the entry invalid (FAT spec
+/// §6.1): its 8.3 name would be empty, so it is passed over.
+const ENTRY_INVALID_SPACE: u8 = b' ';
 /// DIR_NTRes bits: base name / extension shown in lower case.
 const NT_LOWER_BASE: u8 = 0x08;
 const NT_LOWER_EXT: u8 = 0x10;
@@ -92,6 +95,7 @@ pub enum FatKind {
 }
 
 impl FatKind {
+    #[inline]
     fn entry_bits(self) -> u64 {
         match self {
             FatKind::Fat12 => 12,
@@ -101,6 +105,7 @@ impl FatKind {
     }
 
     /// FAT entry value marking a bad cluster; values above it end a chain.
+    #[inline]
     fn bad_marker(self) -> u32 {
         match self {
             FatKind::Fat12 => 0xFF7,
@@ -326,6 +331,7 @@ impl<E: fmt::Display> fmt::Display for FatError<E> {
 }
 
 impl<E> From<BadChain> for FatError<E> {
+    #[inline]
     fn from(c: BadChain) -> Self {
         FatError::Chain(c)
     }
@@ -345,6 +351,7 @@ pub struct Node {
 }
 
 impl Node {
+    #[inline]
     fn root() -> Node {
         Node { name: String::from("/"), is_dir: true, size: 0, cluster: 0 }
     }
@@ -376,20 +383,24 @@ pub struct Volume {
     cache: [u8; SECTOR_SIZE],
 }
 
+#[inline]
 fn le16(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
 }
 
+#[inline]
 fn le32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 /// The checksum of an 8.3 name that long-name entries carry (FAT spec §7.2).
+#[inline]
 fn short_name_checksum(name: &[u8]) -> u8 {
     name.iter().fold(0u8, |sum, &b| (sum >> 1).wrapping_add(sum << 7).wrapping_add(b))
 }
 
 /// `NAME    EXT` as `name.ext`, honouring the lower-case flags.
+#[inline]
 fn short_name(entry: &[u8]) -> String {
     let lower_base = entry[DIR_NT_RES] & NT_LOWER_BASE != 0;
     let lower_ext = entry[DIR_NT_RES] & NT_LOWER_EXT != 0;
@@ -411,6 +422,7 @@ fn short_name(entry: &[u8]) -> String {
 }
 
 /// Case-insensitive name comparison, as FAT compares names.
+#[inline]
 pub fn names_match(a: &str, b: &str) -> bool {
     a.chars().flat_map(char::to_lowercase).eq(b.chars().flat_map(char::to_lowercase))
 }
@@ -425,14 +437,17 @@ struct LongName {
 }
 
 impl LongName {
+    #[inline]
     fn new() -> Self {
         LongName { units: [0; LFN_MAX_ENTRIES * LFN_UNITS_PER_ENTRY], expect: 0, checksum: 0, count: 0 }
     }
 
+    #[inline]
     fn reset(&mut self) {
         self.expect = 0;
     }
 
+    #[inline]
     fn add(&mut self, entry: &[u8]) {
         let ord = entry[LDIR_ORD] & LDIR_ORD_MASK;
         let checksum = entry[LDIR_CHKSUM];
@@ -457,6 +472,7 @@ impl LongName {
 
     /// The long name for the short entry `entry`, if the pending entries
     /// are complete and belong to it.
+    #[inline]
     fn take(&mut self, entry: &[u8]) -> Option<String> {
         let complete = self.expect == 1 && self.checksum == short_name_checksum(&entry[..DIR_NAME_LEN]);
         self.reset();
@@ -481,10 +497,12 @@ struct ChainWalk {
 }
 
 impl ChainWalk {
+    #[inline]
     fn new(start: u32) -> Self {
         ChainWalk { start, tortoise: start, power: 1, steps: 0 }
     }
 
+    #[inline]
     fn step(&mut self, next: u32) -> Result<(), BadChain> {
         if next == self.tortoise {
             return Err(BadChain::Loop { start: self.start });
@@ -584,14 +602,17 @@ impl Volume {
     }
 
     /// FAT12, FAT16 or FAT32.
+    #[inline]
     pub fn kind(&self) -> FatKind {
         self.kind
     }
 
+    #[inline]
     fn cluster_bytes(&self) -> u64 {
         self.sectors_per_cluster * SECTOR_SIZE as u64
     }
 
+    #[inline]
     fn check_start(&self, cluster: u32) -> Result<(), BadChain> {
         if (FIRST_CLUSTER..self.cluster_end).contains(&cluster) {
             Ok(())
@@ -601,6 +622,7 @@ impl Volume {
     }
 
     /// First sector of data cluster `cluster` (already range-checked).
+    #[inline]
     fn cluster_lba(&self, cluster: u32) -> u64 {
         self.data_start + u64::from(cluster - FIRST_CLUSTER) * self.sectors_per_cluster
     }
@@ -666,7 +688,7 @@ impl Volume {
                 let attr = entry[DIR_ATTR];
                 match entry[0] {
                     ENTRY_END => return ControlFlow::Break(()),
-                    ENTRY_FREE => lfn.reset(),
+                    ENTRY_FREE | ENTRY_INVALID_SPACE => lfn.reset(),
                     _ if attr & ATTR_LONG_NAME_MASK == ATTR_LONG_NAME => lfn.add(entry),
                     _ if attr & ATTR_VOLUME_ID != 0 => lfn.reset(),
                     _ => {
@@ -720,6 +742,7 @@ impl Volume {
         Ok(())
     }
 
+    #[inline]
     fn location(&self, node: &Node) -> DirLocation {
         match (node.cluster, self.kind) {
             (0, FatKind::Fat32) => DirLocation::Chain(self.root_cluster),

@@ -145,6 +145,7 @@ pub enum ExtKind {
 impl ExtKind {
     /// The kind of the superblock at the start of `sb` (at least its first
     /// 0x68 bytes), or `None` when its magic is not ext's.
+    #[inline]
     pub fn of_superblock(sb: &[u8]) -> Option<ExtKind> {
         let word = |at: usize| sb.get(at..at + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
         let magic = sb.get(S_MAGIC..S_MAGIC + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
@@ -294,10 +295,12 @@ struct Inode {
 }
 
 impl Inode {
+    #[inline]
     fn is_dir(&self) -> bool {
         self.mode & S_IFMT == S_IFDIR
     }
 
+    #[inline]
     fn is_link(&self) -> bool {
         self.mode & S_IFMT == S_IFLNK
     }
@@ -310,15 +313,18 @@ struct Run {
     len: u64,
 }
 
+#[inline]
 fn le16(b: &[u8], at: usize) -> u16 {
     b.get(at..at + 2).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]))
 }
 
+#[inline]
 fn le32(b: &[u8], at: usize) -> u32 {
     b.get(at..at + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 /// Whether `n` is a power of `base` (`n` ≥ 1).
+#[inline]
 fn is_power_of(mut n: u32, base: u32) -> bool {
     while n > 1 && n.is_multiple_of(base) {
         n /= base;
@@ -431,6 +437,7 @@ impl Volume {
     }
 
     /// ext2, ext3 or ext4.
+    #[inline]
     pub fn kind(&self) -> ExtKind {
         self.kind
     }
@@ -452,6 +459,7 @@ impl Volume {
 
     /// Whether block group `group` holds a superblock copy (and so a
     /// descriptor copy): blockgroup.rst, sparse_super and sparse_super2.
+    #[inline]
     fn group_has_super(&self, group: u64) -> bool {
         let Ok(g) = u32::try_from(group) else { return false };
         if g == 0 {
@@ -467,6 +475,7 @@ impl Volume {
     }
 
     /// The block holding group `group`'s descriptor, and its byte offset.
+    #[inline]
     fn descriptor_at(&self, group: u64) -> (u64, u64) {
         let per_block = self.block_size / self.desc_size;
         let index = group / per_block;
@@ -765,7 +774,9 @@ impl Volume {
                 {
                     return Err(bad());
                 }
-                if ino != 0 && f(&block[at + DIRENT_HEADER..at + DIRENT_HEADER + name_len], ino) {
+                // An entry without a name cannot be looked up (e2fsck calls
+                // it damage); like an unused one (inode 0), it is passed over.
+                if ino != 0 && name_len > 0 && f(&block[at + DIRENT_HEADER..at + DIRENT_HEADER + name_len], ino) {
                     return Ok(());
                 }
                 at += rec_len;
@@ -779,6 +790,12 @@ impl Volume {
     fn resolve<D: BlockDevice>(&self, dev: &mut D, path: &str) -> Result<(Inode, String), D::Error> {
         let mut scratch = vec![0u8; self.block_size as usize];
         let root = self.inode(dev, &mut scratch, ROOT_INODE)?;
+        if !root.is_dir() {
+            return Err(ExtError::Corrupt(
+                self.kind,
+                Corrupt::Inode { inode: ROOT_INODE, what: "the root is not a directory" },
+            ));
+        }
         // Components still to look up, last first.
         let mut todo: Vec<Vec<u8>> =
             path.split('/').filter(|c| !c.is_empty()).rev().map(|c| c.as_bytes().to_vec()).collect();
