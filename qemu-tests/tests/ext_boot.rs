@@ -6,7 +6,7 @@
 //! one from a directory, without root) and put into an MBR; e2fsprogs
 //! must be installed (Debian package `e2fsprogs`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 use tianshan_qemu_tests::disk::e2fs_tool;

@@ -9,7 +9,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tianshan_fs::ext::{ExtError, ExtKind, Node, Unsupported, Volume};
-use tianshan_partition::BlockDevice;
 use tianshan_qemu_tests::disk::{MIB, MemDisk, OutOfRange, e2fs_tool};
 use tianshan_qemu_tests::{run_tool, scratch_dir};
 
@@ -362,7 +361,7 @@ fn random_corruption_never_panics() {
             let mut bad = image.clone();
             let flips = 1 + rng.next() % 64;
             for _ in 0..flips {
-                let span = if rng.next() % 4 == 0 { bad.len() } else { 512 * 1024 };
+                let span = if rng.next().is_multiple_of(4) { bad.len() } else { 512 * 1024 };
                 let at = (rng.next() % span as u64) as usize;
                 bad[at] = match rng.next() % 4 {
                     0 => 0,

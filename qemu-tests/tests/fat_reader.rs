@@ -3,7 +3,7 @@
 
 use std::io::{Cursor, Seek, SeekFrom, Write};
 use tianshan_fs::fat::{BadChain, BadGeometry, FatError, FatKind, Node, Volume};
-use tianshan_partition::{BlockDevice, NotFat};
+use tianshan_partition::NotFat;
 use tianshan_qemu_tests::disk::{MIB, MemDisk, OutOfRange, SECTOR};
 
 type Error = FatError<OutOfRange>;

@@ -295,6 +295,8 @@ impl Images {
 pub fn check(board: &Board) -> Result<()> {
     run_echoed(cargo().args(["fmt", "--all", "--check"]))?;
     run_echoed(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+    // The QEMU tests are host code outside the default members.
+    run_echoed(cargo().args(["clippy", "--package", "tianshan-qemu-tests", "--all-targets", "--", "-D", "warnings"]))?;
     // The fuzz targets are a workspace of their own (fuzz/Cargo.toml).
     let fuzz = ["--manifest-path", "fuzz/Cargo.toml"];
     run_echoed(cargo().args(["fmt"]).args(fuzz).arg("--check"))?;
