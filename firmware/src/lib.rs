@@ -50,6 +50,8 @@ static PLATFORM: Once<Platform> = Once::new();
 /// `heap` is the binary's global allocator, given the board's heap RAM here.
 pub fn main<B: Board>(board: &'static B, heap: &linked_list_allocator::LockedHeap) -> ! {
     let mut timeline = Timeline::start(board.counter());
+    // Measured over the boot's own work, up to device discovery.
+    let calibration = platform::Calibration::start(board);
     board.init_cpu();
     let (heap_start, heap_end) = board.heap_range();
     // SAFETY: the board's heap range is firmware RAM between .bss and the
@@ -74,6 +76,7 @@ pub fn main<B: Board>(board: &'static B, heap: &linked_list_allocator::LockedHea
 
     devices::init(board);
     bootmgr::load_config(board);
+    platform.print_counter(calibration.finish(board));
     timeline.mark(Phase::Devices, board.counter());
 
     match bootmgr::autoboot(board, platform, &mut scratch, &mut timeline) {

@@ -56,8 +56,6 @@ pub struct Platform {
     pub cpu_hz: u64,
     /// Counter (CP0 Count) frequency in Hz.
     pub counter_hz: u64,
-    /// Counter frequency measured against the wall clock, if possible.
-    pub measured_counter_hz: Option<u64>,
     /// How the other cores were parked.
     pub smp: crate::board::ParkReport,
     /// The map kernels are loaded against: RAM with the firmware's, the
@@ -73,23 +71,43 @@ pub struct Platform {
 /// Scratch regions are whole MiB.
 const SCRATCH_ALIGN: u64 = 1 << 20;
 
-/// Counts the counter over `CALIBRATION_NS` of wall-clock time.
+/// The wall-clock window the counter is measured over.
 const CALIBRATION_NS: u64 = 200_000;
-/// Bound on the calibration loop, should the wall clock not move.
+/// Bound on the wait for the end of the window, should the wall clock not
+/// move.
 const CALIBRATION_SPINS: u32 = 1_000_000;
 
-/// Measures the counter's frequency against the board's wall clock.
-fn calibrate<B: Board>(board: &B) -> Option<u64> {
-    let t0 = board.wall_clock_ns()?;
-    let c0 = board.counter();
-    for _ in 0..CALIBRATION_SPINS {
-        let t = board.wall_clock_ns()?;
-        if t.wrapping_sub(t0) >= CALIBRATION_NS {
-            let counts = u64::from(board.counter().wrapping_sub(c0));
-            return Some(counts * 1_000_000_000 / t.wrapping_sub(t0));
-        }
+/// A measurement of the counter's frequency against the board's wall
+/// clock. It is started as early as the firmware runs and finished after
+/// device discovery, so the boot's own work fills the window and only what
+/// is left of it is spent waiting (none, when discovery takes longer).
+pub struct Calibration {
+    /// Wall-clock time and counter value at the start; `None` when the
+    /// board has no wall clock.
+    start: Option<(u64, u32)>,
+}
+
+impl Calibration {
+    /// Takes the first reading.
+    pub fn start<B: Board>(board: &B) -> Self {
+        Calibration { start: board.wall_clock_ns().map(|t| (t, board.counter())) }
     }
-    None
+
+    /// Waits for the rest of the window, if any is left, and returns the
+    /// counter's measured frequency in Hz; `None` without a wall clock, or
+    /// when the wall clock stops or runs backwards.
+    pub fn finish<B: Board>(self, board: &B) -> Option<u64> {
+        let (t0, c0) = self.start?;
+        for _ in 0..CALIBRATION_SPINS {
+            let t = board.wall_clock_ns()?;
+            let elapsed = t.wrapping_sub(t0);
+            if elapsed >= CALIBRATION_NS {
+                let counts = u64::from(board.counter().wrapping_sub(c0));
+                return Some(counts * 1_000_000_000 / elapsed);
+            }
+        }
+        None
+    }
 }
 
 /// Least RAM the firmware accepts: its own area must lie inside RAM.
@@ -128,13 +146,11 @@ pub unsafe fn init<B: Board>(board: &B) -> Result<(Platform, Scratch), PlatformE
     // per boot (the caller's obligation), so no other `Scratch` covers it.
     let scratch = unsafe { Scratch::new(board.phys_to_virt(base), size as usize) };
     let smp = board.park_secondaries(info.cpu_count);
-    let measured_counter_hz = calibrate(board);
     let platform = Platform {
         ram_size: info.ram_size,
         cpu_count: info.cpu_count,
         cpu_hz: info.cpu_hz,
         counter_hz: board.counter_hz(info.cpu_hz),
-        measured_counter_hz,
         smp,
         memory_map,
         scratch: PhysRange { base, size },
@@ -143,6 +159,20 @@ pub unsafe fn init<B: Board>(board: &B) -> Result<(Platform, Scratch), PlatformE
 }
 
 impl Platform {
+    /// The counter's line: its frequency, and what it measured against the
+    /// wall clock (`Calibration::finish`), printed once that is known.
+    pub fn print_counter(&self, measured_hz: Option<u64>) {
+        match measured_hz {
+            Some(m) => println!(
+                "platform: counter {} MHz, measured {}.{} MHz against the RTC",
+                self.counter_hz / 1_000_000,
+                m / 1_000_000,
+                m / 100_000 % 10
+            ),
+            None => println!("platform: counter {} MHz (no RTC to check it against)", self.counter_hz / 1_000_000),
+        }
+    }
+
     /// One line per fact, as printed during boot.
     pub fn print_summary(&self) {
         println!(
@@ -152,15 +182,6 @@ impl Platform {
             if self.cpu_count == 1 { "" } else { "s" },
             self.cpu_hz / 1_000_000
         );
-        match self.measured_counter_hz {
-            Some(m) => println!(
-                "platform: counter {} MHz, measured {}.{} MHz against the RTC",
-                self.counter_hz / 1_000_000,
-                m / 1_000_000,
-                m / 100_000 % 10
-            ),
-            None => println!("platform: counter {} MHz (no RTC to check it against)", self.counter_hz / 1_000_000),
-        }
         if self.smp.expected > 0 {
             println!(
                 "smp: {} other core{} told to park on {} IPI mailbox{}{}",

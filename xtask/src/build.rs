@@ -228,7 +228,16 @@ pub fn images(board: &Board) -> Result<Images> {
     let (fw_elf, kernel_elf) = build_binaries(board, false)?;
     let (_, selftest_elf) = build_binaries(board, true)?;
 
-    let firmware = flat_rom(&std::fs::read(&fw_elf)?, board.rom_base, board.flash_size)?;
+    let fw_elf_bytes = std::fs::read(&fw_elf)?;
+    let flat = flat_rom(&fw_elf_bytes, board.rom_base, board.flash_size)?;
+    let packed = crate::stage::pack(&flat, &fw_elf_bytes, board.rom_base)?;
+    println!(
+        "main stage: {} packed into {} ({:.0}%) by LZ4; the reset code unpacks it into RAM",
+        kib(packed.stage_len),
+        kib(packed.packed_len),
+        100.0 * packed.packed_len as f64 / packed.stage_len as f64
+    );
+    let firmware = packed.image;
     write(&dir, "firmware.bin", &firmware)?;
     let firmware_elf = write(&dir, "firmware.elf", &std::fs::read(&fw_elf)?)?;
     let kernel_copy = write(&dir, "kernel.elf", &std::fs::read(&kernel_elf)?)?;

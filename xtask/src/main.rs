@@ -12,6 +12,7 @@ mod installer;
 mod linux;
 mod qemu;
 mod qmp;
+mod stage;
 mod test;
 mod toolchain;
 

@@ -9,9 +9,10 @@
 //!
 //! * `firmware_reset_entry!` — entered at the reset vector by every core with
 //!   Status = BEV|ERL and nothing else valid. Core 0 (EBase.CPUNum = 0) sets
-//!   Status = BEV|KX|SX|UX, loads gp and sp from the linker script, copies
-//!   the firmware's code and data from ROM to RAM, zeroes .bss and calls
-//!   `main()` in RAM (never returns). The BEV vectors stay in ROM and jump
+//!   Status = BEV|KX|SX|UX, loads gp and sp from the linker script,
+//!   unpacks the firmware's code and data from the LZ4-compressed main
+//!   stage in ROM into RAM, zeroes .bss and calls `main()` in RAM (never
+//!   returns). The BEV vectors stay in ROM and jump
 //!   to the trap entry in RAM.
 //!   Every other core parks: it waits for the boot core to publish the park
 //!   word (`__tianshan_park_info`: magic, CPU count, numbering), computes
@@ -75,6 +76,149 @@ macro_rules! __trap_common_asm {
     };
 }
 
+/// The word xtask patches with the ROM offset at which the firmware image
+/// (reset code and compressed main stage) ends; the payload directory
+/// follows at the next 4 KiB. It sits in the reset section, in ROM, at a
+/// link address xtask reads from the ELF symbol table.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __rom_image_end_word_asm {
+    () => {
+        concat!(".balign 8\n", ".globl __tianshan_rom_image_end\n", "__tianshan_rom_image_end:\n", "    .dword 0\n",)
+    };
+}
+
+/// Unpacks the firmware's main stage (code, read-only data and data) from
+/// the ROM into RAM: an LZ4 block (lz4.org's block format: sequences of
+/// token, literals, 2-byte offset, match) that xtask compressed from
+/// `__reloc_start..__reloc_end` and stored at `__reloc_lma`.
+///
+/// Register contract: called with `bal` (returns through $31), runs with
+/// no stack and clobbers $2-$15 only; on exit the RAM image is complete,
+/// and up to 16 bytes past `__reloc_end`, which is `.bss`, hold scratch
+/// that the `.bss` clearing after it erases.
+///
+/// Why not a crate: this runs from ROM before there is RAM to run Rust in,
+/// and its speed is the firmware's boot time (about 15 000 sequences for
+/// 250 KiB). So: `noreorder`, with the delay slots filled where a loop allows; literals go 16
+/// bytes at once before any length test, longer runs 16 bytes a step, matches
+/// 8 bytes a step, all with unaligned `ldl`/`ldr`, `sdl`/`sdr` pairs (MIPS64
+/// "LDL/LDR", little-endian order). Every copy may write past its run; those
+/// bytes lie at or after the output position, so the next run overwrites
+/// them before anything reads them. A match nearer than 8 bytes (a short
+/// repeated pattern) is copied byte by byte. The stream is trusted as far
+/// as the ROM is: it stops when the output reaches `__reloc_end`.
+///
+/// $2 = condition, $3 = match length, $4 = source, $5 = output, $6 = output
+/// end, $7 = token, $8 = literal length, $9 = 15 (the "more length bytes"
+/// nibble), $10 = offset or copy source, $11/$12 = data, $13 = match source,
+/// $14 = run end, $15 = 255 (the "more" length byte).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __lz4_unpack_main_stage_asm {
+    () => {
+        concat!(
+            ".set push\n",
+            ".set noreorder\n",
+            "    dla $4, __reloc_lma\n",
+            "    dla $5, __reloc_start\n",
+            "    dla $6, __reloc_end\n",
+            "    li $9, 15\n",
+            "    li $15, 255\n",
+            // A sequence: its token.
+            "20: lbu $7, 0($4)\n",
+            "    daddiu $4, $4, 1\n",
+            "    srl $8, $7, 4\n",
+            "    beq $8, $9, 21f\n",
+            "    andi $3, $7, 15\n",
+            // Literals: 16 bytes at once; longer runs finish at 23.
+            "22: ldr $11, 0($4)\n",
+            "    ldl $11, 7($4)\n",
+            "    ldr $12, 8($4)\n",
+            "    ldl $12, 15($4)\n",
+            "    sdr $11, 0($5)\n",
+            "    sdl $11, 7($5)\n",
+            "    sdr $12, 8($5)\n",
+            "    sdl $12, 15($5)\n",
+            "    sltiu $2, $8, 17\n",
+            "    beqz $2, 23f\n",
+            "    daddu $4, $4, $8\n",
+            "    daddu $5, $5, $8\n",
+            // The last sequence has literals only: stop at the output's end.
+            "24: sltu $2, $5, $6\n",
+            "    beqz $2, 1f\n",
+            "    lbu $10, 0($4)\n",
+            // The match: 2-byte offset, length (token nibble + 4).
+            "    lbu $11, 1($4)\n",
+            "    daddiu $4, $4, 2\n",
+            "    dsll $11, $11, 8\n",
+            "    or $10, $10, $11\n",
+            "    beq $3, $9, 25f\n",
+            "    dsubu $13, $5, $10\n",
+            "26: daddu $14, $5, $3\n",
+            "    daddiu $14, $14, 4\n",
+            "    sltiu $2, $10, 8\n",
+            "    bnez $2, 28f\n",
+            "    ldr $11, 0($13)\n",
+            "27: ldl $11, 7($13)\n",
+            "    sdr $11, 0($5)\n",
+            "    sdl $11, 7($5)\n",
+            "    daddiu $13, $13, 8\n",
+            "    daddiu $5, $5, 8\n",
+            "    sltu $2, $5, $14\n",
+            "    bnez $2, 27b\n",
+            "    ldr $11, 0($13)\n",
+            "    b 20b\n",
+            "    move $5, $14\n",
+            // A match nearer than 8 bytes, byte by byte.
+            "28: lbu $11, 0($13)\n",
+            "    daddiu $13, $13, 1\n",
+            "    sb $11, 0($5)\n",
+            "    daddiu $5, $5, 1\n",
+            "    bne $5, $14, 28b\n",
+            "    nop\n",
+            "    b 20b\n",
+            "    nop\n",
+            // More literal-length bytes.
+            "21: lbu $11, 0($4)\n",
+            "    daddiu $4, $4, 1\n",
+            "    beq $11, $15, 21b\n",
+            "    daddu $8, $8, $11\n",
+            "    b 22b\n",
+            "    nop\n",
+            // Literals past the first 16: $4 is already past the run.
+            "23: dsubu $10, $4, $8\n",
+            "    daddiu $10, $10, 16\n",
+            "    daddu $14, $5, $8\n",
+            "    daddiu $5, $5, 16\n",
+            "29: ldr $11, 0($10)\n",
+            "    ldl $11, 7($10)\n",
+            "    ldr $12, 8($10)\n",
+            "    ldl $12, 15($10)\n",
+            "    sdr $11, 0($5)\n",
+            "    sdl $11, 7($5)\n",
+            "    sdr $12, 8($5)\n",
+            "    sdl $12, 15($5)\n",
+            "    daddiu $5, $5, 16\n",
+            "    sltu $2, $5, $14\n",
+            "    bnez $2, 29b\n",
+            "    daddiu $10, $10, 16\n",
+            "    b 24b\n",
+            "    move $5, $14\n",
+            // More match-length bytes.
+            "25: lbu $11, 0($4)\n",
+            "    daddiu $4, $4, 1\n",
+            "    beq $11, $15, 25b\n",
+            "    daddu $3, $3, $11\n",
+            "    b 26b\n",
+            "    nop\n",
+            "1:  jr $31\n",
+            "    nop\n",
+            ".set pop\n",
+        )
+    };
+}
+
 /// Expands to the firmware's reset vector, BEV exception vectors and trap
 /// entry. `main: fn() -> !`; `trap: extern "C" fn(&mut TrapFrame)`.
 #[macro_export]
@@ -96,17 +240,9 @@ macro_rules! firmware_reset_entry {
             "    bnez $t0, __tianshan_park",
             "    dla $gp, _gp",
             "    dla $sp, __stack_top",
-            // Copy code, read-only data and data from ROM to RAM, 8 bytes
-            // a step (the linker script keeps both ends 16-byte aligned).
-            "    dla $t0, __reloc_lma",
-            "    dla $t1, __reloc_start",
-            "    dla $t2, __reloc_end",
-            "1:  beq $t1, $t2, 2f",
-            "    ld $t3, 0($t0)",
-            "    sd $t3, 0($t1)",
-            "    daddiu $t0, $t0, 8",
-            "    daddiu $t1, $t1, 8",
-            "    b 1b",
+            // The unpacker lives after the BEV vectors (the reset code
+            // must end before the first one, at offset 0x200).
+            "    bal __tianshan_unpack_main_stage",
             "2:  dla $t1, __bss_start",
             "    dla $t2, __bss_end",
             "3:  beq $t1, $t2, 4f",
@@ -119,6 +255,13 @@ macro_rules! firmware_reset_entry {
             "4:  sync",
             "    dla $t9, {main}",
             "    jalr.hb $t9",
+            // `main` never returns. The unpacker and the image-end word
+            // follow the BEV vectors.
+            ".section .text.rom_unpack, \"ax\", @progbits",
+            ".globl __tianshan_unpack_main_stage",
+            "__tianshan_unpack_main_stage:",
+            $crate::__lz4_unpack_main_stage_asm!(),
+            $crate::__rom_image_end_word_asm!(),
             // Secondary cores. t0 = park word address.
             // The park loop and the OS services follow the BEV vectors in ROM.
             ".section .text.rom_services, \"ax\", @progbits",

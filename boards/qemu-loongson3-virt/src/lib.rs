@@ -101,6 +101,9 @@ fn install_uart() {
 
 unsafe extern "C" {
     static __rom_end: u8;
+    /// Where the packed firmware image ends in the ROM (arch/mips64
+    /// `__rom_image_end_word_asm`, written by xtask).
+    static __tianshan_rom_image_end: u64;
     static __heap_start: u8;
     static __heap_end: u8;
     static __kernel_start: u8;
@@ -266,7 +269,14 @@ impl tianshan_firmware::Board for QemuLoongson3Virt {
         // SAFETY: the boot flash is mapped read-only at ROM_VA for its full
         // size and never changes while the firmware runs.
         let rom = unsafe { core::slice::from_raw_parts(ROM_VA as *const u8, FLASH_SIZE as usize) };
-        let end = core::ptr::addr_of!(__rom_end) as u64 - ROM_VA;
+        // SAFETY: a word in the ROM's reset section that xtask wrote when it
+        // packed the image (xtask/src/stage.rs); aligned, never written.
+        let packed_end = unsafe { core::ptr::read_volatile(core::ptr::addr_of!(__tianshan_rom_image_end)) };
+        // An image that was not packed keeps the linker's end.
+        let end = match packed_end {
+            0 => core::ptr::addr_of!(__rom_end) as u64 - ROM_VA,
+            n => n,
+        };
         (rom, tianshan_rom_image_align(end as usize))
     }
 
