@@ -29,6 +29,7 @@ pub mod linux;
 pub mod loader;
 pub mod platform;
 pub mod scratch;
+pub mod serial_load;
 pub mod shell;
 pub mod timing;
 

@@ -7,7 +7,7 @@ use crate::disk::fs::{FileSystem, FsError};
 use crate::platform::Platform;
 use crate::scratch::Scratch;
 use crate::timing::Timeline;
-use crate::{FIRMWARE_VERSION, devices};
+use crate::{FIRMWARE_VERSION, devices, serial_load};
 use alloc::string::String;
 use spin::Mutex;
 use tianshan_arch_mips64::trap;
@@ -35,7 +35,7 @@ pub struct Ctx<B: 'static> {
     timeline: Timeline,
 }
 
-fn commands<B: Board + 'static>() -> [Command<Ctx<B>>; 20] {
+fn commands<B: Board + 'static>() -> [Command<Ctx<B>>; 21] {
     [
         Command { name: "help", args: "", help: "list commands", run: help::<B> },
         Command { name: "version", args: "", help: "firmware version and board", run: version::<B> },
@@ -52,6 +52,12 @@ fn commands<B: Board + 'static>() -> [Command<Ctx<B>>; 20] {
         Command { name: "ls", args: "[path]", help: "list a directory on the first disk", run: ls::<B> },
         Command { name: "cat", args: "<path>", help: "print a file from the first disk", run: cat::<B> },
         Command { name: "boot", args: "[fwcfg|disk|rom]", help: "boot (all sources in order, or one)", run: boot::<B> },
+        Command {
+            name: "loady",
+            args: "[cmdline...]",
+            help: "receive a kernel (+ initrd) by YMODEM on the console and boot it",
+            run: loady::<B>,
+        },
         Command { name: "timing", args: "", help: "time spent in each boot phase", run: timing::<B> },
         Command { name: "reset", args: "", help: "reset the machine", run: reset::<B> },
         Command { name: "poweroff", args: "", help: "power the machine off", run: poweroff::<B> },
@@ -309,6 +315,22 @@ fn boot<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
         },
         _ => Err(CommandError::Usage),
     }
+}
+
+fn loady<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
+    platform(ctx, "loady")?;
+    let Some((p, scratch)) = ctx.machine.as_mut() else { return Err(CommandError::Failed) };
+    let cmdline = if args.len() > 1 {
+        args[1..].join(" ")
+    } else {
+        match bootmgr::entry_cmdline(ctx.board, None) {
+            Ok(c) => c,
+            Err(e) => return failed(format_args!("loady: {e}")),
+        }
+    };
+    let mut timeline = Timeline::start(ctx.board.counter());
+    let err = serial_load::load_and_boot(ctx.board, p, scratch, &cmdline, &mut timeline);
+    failed(format_args!("loady: {err}"))
 }
 
 /// The first disk's first file system (FAT or ext), or why there is none.

@@ -308,6 +308,32 @@ impl Machine {
         assert!(!t.contains(text), "unexpected {text:?} in the output");
     }
 
+    /// The next byte the machine prints after what earlier reads and
+    /// expects consumed, waiting up to `timeout`; `None` at the deadline or
+    /// when QEMU has exited.
+    pub fn read_byte_within(&mut self, timeout: Duration) -> Option<u8> {
+        let deadline = Instant::now() + timeout;
+        let (lock, cvar) = &*self.serial;
+        let mut s = lock.lock().expect("serial lock");
+        loop {
+            if let Some(&b) = s.bytes.get(self.cursor) {
+                self.cursor += 1;
+                return Some(b);
+            }
+            let now = Instant::now();
+            if s.closed || now >= deadline {
+                return None;
+            }
+            s = cvar.wait_timeout(s, deadline - now).expect("serial lock").0;
+        }
+    }
+
+    /// Sends raw bytes to the serial line.
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(bytes).and_then(|_| stdin.flush()).expect("write to QEMU");
+    }
+
     /// Types a line (with CR, as a terminal sends Enter).
     pub fn send_line(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("stdin open");
@@ -356,4 +382,14 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
     out
+}
+
+/// The serial line as a YMODEM sender's link (the firmware's `loady`).
+impl tianshan_ymodem::send::Link for Machine {
+    fn recv(&mut self, timeout: Duration) -> Option<u8> {
+        self.read_byte_within(timeout)
+    }
+    fn send(&mut self, bytes: &[u8]) {
+        self.send_bytes(bytes);
+    }
 }
