@@ -24,6 +24,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tianshan_qemu_tests::disk::mbr_fat16;
 use tianshan_qemu_tests::{Machine, MachineConfig, image_dir, scratch_file};
+use tianshan_ymodem::send::{self, SendOptions};
 
 /// What `/init` prints first: Linux reached userspace from our initramfs.
 const INIT_MARKER: &str = "TIANSHAN-INIT-OK";
@@ -463,4 +464,31 @@ fn mem_total_bounds_hold_qemus_own_figures() {
     assert!((low_3g..=high_3g).contains(&qemu_3g), "{low_3g}..={high_3g}");
     // 1 GiB is told from 3 GiB either way.
     assert!(!(low_3g..=high_3g).contains(&qemu_1g) && !(low_1g..=high_1g).contains(&qemu_3g));
+}
+
+/// Debian's 6.12 kernel and the initramfs sent by YMODEM to the
+/// firmware's `loady` from the host side of the serial line, booted with
+/// the command line given to `loady`.
+#[test]
+fn linux_by_ymodem_with_initrd() {
+    let f = fixture();
+    let (kernel, initramfs) = (read(&f.vmlinuz_backports), read(&f.initramfs));
+    let mut cfg = MachineConfig::rom(image_dir().join("firmware.rom"));
+    // fw_cfg only, and it holds no kernel: the firmware lands in its shell.
+    let config = b"bootdelay = 0\nbootorder = fwcfg\n";
+    cfg.config_file(scratch_file("linux_by_ymodem_with_initrd", "config", config));
+    let mut m = Machine::start(&cfg);
+    m.expect(FIRMWARE_PROMPT);
+    m.send_line(&format!("loady {OPTIONS}"));
+    m.expect("start the send now (Ctrl-C cancels)");
+    let options = SendOptions { start_timeout: Duration::from_secs(20), ..SendOptions::default() };
+    send::send_batch(&mut m, &[("vmlinuz", &kernel), ("initramfs.cpio.gz", &initramfs)], &options)
+        .expect("YMODEM send");
+    m.expect(&format!("loady: received vmlinuz ({} bytes)", kernel.len()));
+    m.expect(&format!("loady: received initramfs.cpio.gz ({} bytes)", initramfs.len()));
+    let rate = m.expect_line_with(&["loady: ", " bytes in ", " KiB/s)"], LINUX_DEADLINE);
+    println!("{rate}");
+    expect_linux_init(&mut m);
+    let report = init_report_and_power_off(&mut m);
+    assert!(report.cmdline.contains(OPTIONS), "/proc/cmdline {:?} lacks {OPTIONS:?}", report.cmdline);
 }
