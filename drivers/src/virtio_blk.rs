@@ -64,7 +64,20 @@ pub enum VirtioBlkError {
         /// What `virtio-drivers` reported.
         error: virtio_drivers::Error,
     },
-    /// A read would run past the end of the disk.
+    /// A write request failed.
+    Write {
+        /// First sector of the failed request.
+        lba: u64,
+        /// Sectors in it.
+        sectors: u64,
+        /// What `virtio-drivers` reported.
+        error: virtio_drivers::Error,
+    },
+    /// The device is read-only (QEMU `readonly=on`, `VIRTIO_BLK_F_RO`).
+    ReadOnly,
+    /// The device's identity (serial) could not be read.
+    Identity(virtio_drivers::Error),
+    /// A read or write would run past the end of the disk.
     OutOfRange {
         /// First sector asked for.
         lba: u64,
@@ -88,11 +101,16 @@ impl fmt::Display for VirtioBlkError {
             VirtioBlkError::Read { lba, sectors, error } => {
                 write!(f, "reading {sectors} sector(s) at LBA {lba}: {error}")
             }
+            VirtioBlkError::Write { lba, sectors, error } => {
+                write!(f, "writing {sectors} sector(s) at LBA {lba}: {error}")
+            }
+            VirtioBlkError::ReadOnly => write!(f, "the disk is read-only"),
+            VirtioBlkError::Identity(error) => write!(f, "reading the disk's serial: {error}"),
             VirtioBlkError::OutOfRange { lba, sectors, capacity } => {
-                write!(f, "read of {sectors} sector(s) at LBA {lba} is past the end of the disk ({capacity} sectors)")
+                write!(f, "access of {sectors} sector(s) at LBA {lba} is past the end of the disk ({capacity} sectors)")
             }
             VirtioBlkError::PartialSector { len } => {
-                write!(f, "read buffer of {len} bytes is not a multiple of {SECTOR_BYTES}")
+                write!(f, "buffer of {len} bytes is not a multiple of {SECTOR_BYTES}")
             }
         }
     }
@@ -131,14 +149,7 @@ impl<H: Hal> VirtioBlk<H> {
     /// of at most `MAX_REQUEST_BYTES`. `buf` must be in memory the board's
     /// `Hal` can translate (firmware RAM or the scratch region).
     pub fn read(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), VirtioBlkError> {
-        if !buf.len().is_multiple_of(SECTOR_BYTES) {
-            return Err(VirtioBlkError::PartialSector { len: buf.len() });
-        }
-        let sectors = (buf.len() / SECTOR_BYTES) as u64;
-        let capacity = self.capacity();
-        if lba.checked_add(sectors).is_none_or(|end| end > capacity) {
-            return Err(VirtioBlkError::OutOfRange { lba, sectors, capacity });
-        }
+        self.check_range(lba, buf.len())?;
         let mut at = lba;
         for chunk in buf.chunks_mut(MAX_REQUEST_BYTES) {
             let n = (chunk.len() / SECTOR_BYTES) as u64;
@@ -150,6 +161,46 @@ impl<H: Hal> VirtioBlk<H> {
                 error,
             })?;
             at += n;
+        }
+        Ok(())
+    }
+
+    /// Writes `buf` (a whole number of sectors) at `lba`, in requests of
+    /// at most `MAX_REQUEST_BYTES`, each complete when this returns (the
+    /// driver polls for the device's answer). Same memory rule as `read`.
+    pub fn write(&mut self, lba: u64, buf: &[u8]) -> Result<(), VirtioBlkError> {
+        if self.blk.readonly() {
+            return Err(VirtioBlkError::ReadOnly);
+        }
+        self.check_range(lba, buf.len())?;
+        let mut at = lba;
+        for chunk in buf.chunks(MAX_REQUEST_BYTES) {
+            let n = (chunk.len() / SECTOR_BYTES) as u64;
+            // As in `read`: `at` < capacity fits the request's field.
+            self.blk.write_blocks(at as usize, chunk).map_err(|error| VirtioBlkError::Write {
+                lba: at,
+                sectors: n,
+                error,
+            })?;
+            at += n;
+        }
+        Ok(())
+    }
+
+    /// The device's serial (QEMU `-device virtio-blk-pci,serial=...`), at
+    /// most 20 bytes (virtio 1.2 §5.2.6, `VIRTIO_BLK_T_GET_ID`).
+    pub fn serial(&mut self, id: &mut [u8; 20]) -> Result<usize, VirtioBlkError> {
+        self.blk.device_id(id).map_err(VirtioBlkError::Identity)
+    }
+
+    fn check_range(&self, lba: u64, len: usize) -> Result<(), VirtioBlkError> {
+        if !len.is_multiple_of(SECTOR_BYTES) {
+            return Err(VirtioBlkError::PartialSector { len });
+        }
+        let sectors = (len / SECTOR_BYTES) as u64;
+        let capacity = self.capacity();
+        if lba.checked_add(sectors).is_none_or(|end| end > capacity) {
+            return Err(VirtioBlkError::OutOfRange { lba, sectors, capacity });
         }
         Ok(())
     }

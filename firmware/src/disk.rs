@@ -137,6 +137,21 @@ impl<B: Board> Disk<B> {
         self.index
     }
 
+    /// The device's serial (`-device virtio-blk-pci,serial=...`), if it
+    /// reports one.
+    pub fn serial(&mut self) -> Option<String> {
+        let mut id = [0u8; 20];
+        let n = self.device.serial(&mut id).ok()?;
+        let id = &id[..n.min(id.len())];
+        let end = id.iter().position(|&b| b == 0).unwrap_or(id.len());
+        core::str::from_utf8(&id[..end]).ok().filter(|s| !s.is_empty()).map(String::from)
+    }
+
+    /// Writes whole sectors at `lba`.
+    pub fn write(&mut self, lba: u64, buf: &[u8]) -> Result<(), VirtioBlkError> {
+        self.device.write(lba, buf)
+    }
+
     /// One line about the device: `virtio-blk 00:01.0, 131072 sectors (64 MiB)`.
     pub fn describe(&self) -> String {
         let sectors = self.device.capacity();

@@ -24,6 +24,7 @@ pub mod bootmgr;
 pub mod devices;
 pub mod disk;
 pub mod fatal;
+pub mod fwupdate;
 pub mod handoff;
 pub mod linux;
 pub mod loader;

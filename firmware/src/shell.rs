@@ -7,7 +7,7 @@ use crate::disk::fs::{FileSystem, FsError};
 use crate::platform::Platform;
 use crate::scratch::Scratch;
 use crate::timing::Timeline;
-use crate::{FIRMWARE_VERSION, devices, serial_load};
+use crate::{FIRMWARE_VERSION, devices, fwupdate, serial_load};
 use alloc::string::String;
 use spin::Mutex;
 use tianshan_arch_mips64::trap;
@@ -35,7 +35,7 @@ pub struct Ctx<B: 'static> {
     timeline: Timeline,
 }
 
-fn commands<B: Board + 'static>() -> [Command<Ctx<B>>; 21] {
+fn commands<B: Board + 'static>() -> [Command<Ctx<B>>; 22] {
     [
         Command { name: "help", args: "", help: "list commands", run: help::<B> },
         Command { name: "version", args: "", help: "firmware version and board", run: version::<B> },
@@ -57,6 +57,12 @@ fn commands<B: Board + 'static>() -> [Command<Ctx<B>>; 21] {
             args: "[cmdline...]",
             help: "receive a kernel (+ initrd) by YMODEM on the console and boot it",
             run: loady::<B>,
+        },
+        Command {
+            name: "update",
+            args: "",
+            help: "receive a firmware ROM by YMODEM, check it, write it to the boot flash",
+            run: update::<B>,
         },
         Command { name: "timing", args: "", help: "time spent in each boot phase", run: timing::<B> },
         Command { name: "reset", args: "", help: "reset the machine", run: reset::<B> },
@@ -331,6 +337,13 @@ fn loady<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> 
     let mut timeline = Timeline::start(ctx.board.counter());
     let err = serial_load::load_and_boot(ctx.board, p, scratch, &cmdline, &mut timeline);
     failed(format_args!("loady: {err}"))
+}
+
+fn update<B: Board>(ctx: &mut Ctx<B>, args: &[&str]) -> Result<(), CommandError> {
+    no_args(args)?;
+    platform(ctx, "update")?;
+    let Some((p, scratch)) = ctx.machine.as_mut() else { return Err(CommandError::Failed) };
+    fwupdate::update(ctx.board, p, scratch).or_else(|e| failed(format_args!("update: {e}")))
 }
 
 /// The first disk's first file system (FAT or ext), or why there is none.

@@ -245,13 +245,18 @@ pub fn images(board: &Board) -> Result<Images> {
 
     let payload = strip(&kernel_elf, &dir.join("kernel.stripped.elf"))?;
     let selftest_payload = strip(&selftest_elf, &dir.join("kernel-selftest.stripped.elf"))?;
+    // The identity lets the firmware's `update` tell a ROM for this board
+    // (docs/firmware-update.md); the firmware's own version string.
+    let version = format!("Tianshan firmware {}", env!("CARGO_PKG_VERSION"));
     let rom = RomBuilder::new(firmware.clone(), board.flash_size)
         .payload("kernel", PayloadKind::Kernel, payload.clone())
+        .identity(&board.name, &version)
         .build()?;
     let stages = board.budget.stages(firmware.len(), payload.len(), selftest_payload.len());
     check_budgets(&stages, &board.name)?;
     let selftest_rom = RomBuilder::new(firmware.clone(), board.flash_size)
         .payload("kernel", PayloadKind::Kernel, selftest_payload)
+        .identity(&board.name, &version)
         .build()?;
     Ok(Images {
         rom: write(&dir, "firmware.rom", &rom)?,

@@ -35,17 +35,27 @@ pub struct RomBuilder {
     firmware: Vec<u8>,
     flash_size: usize,
     payloads: Vec<(String, PayloadKind, Vec<u8>)>,
+    /// Board and version for the identity payload, if the image gets one.
+    identity: Option<(String, String)>,
 }
 
 impl RomBuilder {
     /// Starts an image for a flash of `flash_size` bytes.
     pub fn new(firmware: Vec<u8>, flash_size: usize) -> Self {
-        RomBuilder { firmware, flash_size, payloads: Vec::new() }
+        RomBuilder { firmware, flash_size, payloads: Vec::new(), identity: None }
     }
 
     /// Appends a payload.
     pub fn payload(mut self, name: &str, kind: PayloadKind, bytes: Vec<u8>) -> Self {
         self.payloads.push((name.to_string(), kind, bytes));
+        self
+    }
+
+    /// Adds the identity payload (`update::identity_text`): `board`,
+    /// `version` and the CRC-32 of the firmware part, which the firmware's
+    /// `update` checks before it writes the image to the flash.
+    pub fn identity(mut self, board: &str, version: &str) -> Self {
+        self.identity = Some((board.to_string(), version.to_string()));
         self
     }
 
@@ -56,18 +66,28 @@ impl RomBuilder {
 
     /// The finished image, padded with erased bytes to the flash size.
     pub fn build(&self) -> Result<Vec<u8>, BuildError> {
-        if self.payloads.len() > MAX_ENTRIES {
-            return Err(BuildError::TooManyPayloads(self.payloads.len()));
+        let mut payloads = self.payloads.clone();
+        if let Some((board, version)) = &self.identity {
+            // The firmware part as it will be in the ROM: padded with
+            // erased bytes up to the directory.
+            let mut part = self.firmware.clone();
+            part.resize(Self::directory_offset(self.firmware.len()), ERASED);
+            let text = update::identity_text(board, version, crc32fast::hash(&part));
+            payloads.push((update::IDENTITY_NAME.to_string(), PayloadKind::Identity, text.into_bytes()));
+        }
+        let payloads = &payloads;
+        if payloads.len() > MAX_ENTRIES {
+            return Err(BuildError::TooManyPayloads(payloads.len()));
         }
         let dir_offset = Self::directory_offset(self.firmware.len());
-        let dir_size = DIR_HEADER_SIZE + self.payloads.len() * DIR_ENTRY_SIZE;
+        let dir_size = DIR_HEADER_SIZE + payloads.len() * DIR_ENTRY_SIZE;
         let mut offset = align_up(dir_offset + dir_size);
         let mut dir = vec![0u8; dir_size];
         dir[..8].copy_from_slice(&DIR_MAGIC.to_le_bytes());
         dir[8..12].copy_from_slice(&DIR_VERSION.to_le_bytes());
-        dir[12..16].copy_from_slice(&(self.payloads.len() as u32).to_le_bytes());
+        dir[12..16].copy_from_slice(&(payloads.len() as u32).to_le_bytes());
         let mut placed = Vec::new();
-        for (i, (name, kind, bytes)) in self.payloads.iter().enumerate() {
+        for (i, (name, kind, bytes)) in payloads.iter().enumerate() {
             if name.len() > NAME_LEN {
                 return Err(BuildError::NameTooLong(name.clone()));
             }

@@ -42,6 +42,8 @@ pub enum PayloadKind {
     Initrd,
     /// A text configuration file.
     Config,
+    /// The image's identity: board, version, firmware CRC (`update`).
+    Identity,
     /// A kind this firmware does not know.
     Unknown(u32),
 }
@@ -53,6 +55,7 @@ impl PayloadKind {
             PayloadKind::Kernel => 1,
             PayloadKind::Initrd => 2,
             PayloadKind::Config => 3,
+            PayloadKind::Identity => 4,
             PayloadKind::Unknown(v) => v,
         }
     }
@@ -62,6 +65,7 @@ impl PayloadKind {
             1 => PayloadKind::Kernel,
             2 => PayloadKind::Initrd,
             3 => PayloadKind::Config,
+            4 => PayloadKind::Identity,
             v => PayloadKind::Unknown(v),
         }
     }
@@ -175,6 +179,11 @@ impl<'a> Directory<'a> {
         Ok(Directory { rom, offset, count: count as usize })
     }
 
+    /// Where the directory starts in the ROM.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
     /// The entries, in order.
     pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
         (0..self.count).map(move |index| {
@@ -224,6 +233,8 @@ fn directory_crc(dir: &[u8]) -> u32 {
     h.update(&dir[20..]);
     h.finalize()
 }
+
+pub mod update;
 
 #[cfg(any(test, feature = "std"))]
 mod builder;
