@@ -3,7 +3,7 @@
 //! runs at the next start; images that are not a ROM for this board are
 //! refused with the reason and the flash is left as it was.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tianshan_qemu_tests::{Machine, MachineConfig, image, scratch_file};
 use tianshan_rom_image::{PayloadKind, RomBuilder};
@@ -32,17 +32,14 @@ fn shell_rom(identity: Option<&str>) -> Vec<u8> {
 }
 
 /// The machine started from `rom`, with `flash` as its boot flash device.
-fn machine(rom: PathBuf, flash: &PathBuf) -> Machine {
+fn machine(rom: PathBuf, flash: &Path) -> Machine {
     let mut cfg = MachineConfig::rom(rom);
-    cfg.extra.extend(
-        [
-            "-drive".to_string(),
-            format!("file={},if=none,format=raw,id=flash", flash.display()),
-            "-device".to_string(),
-            format!("virtio-blk-pci,drive=flash,serial={FLASH_SERIAL}"),
-        ]
-        .into_iter(),
-    );
+    cfg.extra.extend([
+        "-drive".to_string(),
+        format!("file={},if=none,format=raw,id=flash", flash.display()),
+        "-device".to_string(),
+        format!("virtio-blk-pci,drive=flash,serial={FLASH_SERIAL}"),
+    ]);
     let mut m = Machine::start(&cfg);
     m.expect("tianshan-fw> ");
     m
@@ -55,10 +52,11 @@ fn options() -> SendOptions {
 /// Runs `update`, sends `image` and waits for the shell to come back.
 fn update(m: &mut Machine, name: &str, image: &[u8]) {
     m.send_line("update");
-    m.expect(&format!("update: boot flash is disk0 (virtio-blk "));
+    println!("{}", m.expect_line_with(&["update: boot flash is disk0 (virtio-blk "], TRANSFER));
     m.expect("start the send now (Ctrl-C cancels)");
     send::send_batch(m, &[(name, image)], &options()).expect("YMODEM send");
     m.expect(&format!("loady: received {name} ({} bytes)", image.len()));
+    println!("{}", m.expect_line_with(&["loady: ", " bytes in "], TRANSFER));
 }
 
 #[test]
@@ -131,7 +129,12 @@ fn update_refuses_a_wrong_size() {
 fn update_refuses_a_damaged_firmware_part() {
     let mut bad = image("firmware.rom");
     bad[0x1000] ^= 0x01;
-    refused("update_refuses_a_damaged_firmware_part", &bad, "the firmware part (0..");
+    let dir = (4096..bad.len()).step_by(4096).find(|&o| bad[o..].starts_with(b"TSROMDIR")).expect("directory");
+    refused(
+        "update_refuses_a_damaged_firmware_part",
+        &bad,
+        &format!("the firmware part (0..{dir:#x}) is corrupt: CRC-32 "),
+    );
 }
 
 #[test]
