@@ -100,14 +100,7 @@ fn loady_refuses_a_file_too_large_and_the_shell_goes_on() {
     // the sender is told with CAN CAN.
     let huge = 1u64 << 40;
     m.send_bytes(&frame(0, &header_declaring("huge.img", huge)));
-    let mut cans = 0;
-    while cans < 2 {
-        match m.read_byte_within(Duration::from_secs(20)) {
-            Some(CAN) => cans += 1,
-            Some(_) => {}
-            None => panic!("no CAN CAN from the firmware"),
-        }
-    }
+    wait_for(&mut m, CAN, 2, "CAN CAN from the firmware");
     m.expect_line_with(&[&format!("loady: huge.img is {huge} bytes but only "), "transfer cancelled"], TRANSFER);
     m.expect("tianshan-fw> ");
     m.send_line("version");
@@ -124,11 +117,17 @@ fn header_declaring(name: &str, size: u64) -> Vec<u8> {
 }
 
 fn wait_for_c(m: &mut Machine) {
-    loop {
+    wait_for(m, CRC_MODE, 1, "loady asking for the transfer ('C')");
+}
+
+/// Reads the console until `byte` has come `count` times.
+fn wait_for(m: &mut Machine, byte: u8, count: usize, what: &str) {
+    let mut seen = 0;
+    while seen < count {
         match m.read_byte_within(Duration::from_secs(20)) {
-            Some(CRC_MODE) => return,
+            Some(b) if b == byte => seen += 1,
             Some(_) => {}
-            None => panic!("loady never asked for the transfer (no 'C')"),
+            None => panic!("no {what}"),
         }
     }
 }
